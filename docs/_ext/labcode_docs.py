@@ -1,0 +1,110 @@
+"""Sphinx glue for the labcode site: honest execution caching and example pages.
+
+What this extension guarantees:
+
+1. **No stale outputs.** myst-nb's execution cache (jupyter-cache) keys a page on
+   its own code cells only, so a change to labcode itself would be served from
+   the cache. Here the cache lives in a folder named after a hash of the labcode
+   sources, and the same hash is a Sphinx config value that triggers a full
+   re-read when it changes: edit labcode and every page executes again.
+2. **A failed build is never remembered as a good one.** When a build ends with
+   warnings (which ``-W`` turns into errors) the saved environment is deleted,
+   so the next build reads every page again instead of saying "no targets are
+   out of date" and keeping the broken page. Sphinx itself already does this
+   when the build raises.
+3. **Examples are pages.** The scripts in ``examples/`` are copied into
+   ``docs/examples/`` (only when their content changed, so Sphinx sees no spurious
+   change) where myst-nb reads them as jupytext percent notebooks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+from typing import Any
+
+from sphinx.application import Sphinx
+from sphinx.config import Config
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+ENV_PICKLE = "environment.pickle"
+
+
+def source_hash(paths: list[Path]) -> str:
+    """Return a hash of every ``.py`` file under `paths` (names and contents)."""
+    digest = hashlib.sha256()
+    for root in paths:
+        files = sorted(root.rglob("*.py")) if root.is_dir() else [root]
+        for path in files:
+            if "__pycache__" in path.parts:
+                continue
+            digest.update(str(path.relative_to(root.parent)).encode())
+            digest.update(b"\0")
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def sync_examples(src: Path, dest: Path) -> None:
+    """Copy ``src/*.py`` to `dest`, touching only files whose content changed."""
+    dest.mkdir(parents=True, exist_ok=True)
+    wanted = {p.name: p for p in sorted(src.glob("*.py"))}
+    for stale in dest.glob("*.py"):
+        if stale.name not in wanted:
+            stale.unlink()
+    for name, path in wanted.items():
+        target = dest / name
+        data = path.read_bytes()
+        if not target.exists() or target.read_bytes() != data:
+            target.write_bytes(data)
+
+
+def _config_inited(app: Sphinx, config: Config) -> None:
+    srcdir = Path(app.srcdir)
+    watched = [(srcdir / p).resolve() for p in config.labcode_watched_sources]
+    digest = source_hash([p for p in watched if p.exists()])
+    config.labcode_source_hash = digest
+
+    cache_root = (srcdir / config.labcode_cache_root).resolve()
+    cache_dir = cache_root / digest
+    if cache_root.is_dir():
+        for old in cache_root.iterdir():
+            if old.is_dir() and old.name != digest:
+                shutil.rmtree(old, ignore_errors=True)
+    config.nb_execution_cache_path = str(cache_dir)
+    logger.info("labcode sources hash %s; execution cache %s", digest, cache_dir)
+
+    if config.labcode_examples_dir:
+        src = (srcdir / config.labcode_examples_dir).resolve()
+        if src.is_dir():
+            sync_examples(src, srcdir / config.labcode_examples_dest)
+
+
+def _build_finished(app: Sphinx, exception: Exception | None) -> None:
+    warned = getattr(app, "_warncount", 0) > 0
+    if exception is None and not warned:
+        return
+    envfile = Path(app.doctreedir) / ENV_PICKLE
+    if envfile.is_file():
+        envfile.unlink()
+        logger.info(
+            "build had problems: removed %s so the next build reads every page", envfile
+        )
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    """Register the config values and event handlers."""
+    # Paths are relative to the Sphinx source directory.
+    app.add_config_value("labcode_watched_sources", ["../labcode"], "env", list)
+    app.add_config_value("labcode_cache_root", "_build/.jupyter_cache", "env", str)
+    app.add_config_value("labcode_examples_dir", "", "env", str)
+    app.add_config_value("labcode_examples_dest", "examples", "env", str)
+    # Set from the hash at config-inited; a change forces every page to be re-read.
+    app.add_config_value("labcode_source_hash", "", "env", str)
+    # Run before myst-nb reads its own configuration (priority < 500).
+    app.connect("config-inited", _config_inited, priority=100)
+    app.connect("build-finished", _build_finished)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,145 @@
+"""Every check of labcode, runnable on a fresh machine with only Python and nox.
+
+    nox              # the full check: lint, typecheck, tests, docs, examples
+    nox -s docs      # build the executed site into docs/_build/html
+    nox -s serve     # serve the site on http://127.0.0.1:8000, rebuilding on change
+
+Every session installs labcode itself into its own environment (tests and docs
+exercise the installed package, never the source tree on sys.path).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+# uv makes a fresh run fast; plain virtualenv is the fallback where uv is absent.
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["lint", "typecheck", "tests", "docs", "examples"]
+nox.options.error_on_missing_interpreters = True
+
+ROOT = Path(__file__).resolve().parent
+DOCS = ROOT / "docs"
+BUILD = DOCS / "_build"
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def install(session: nox.Session, *groups: str, editable: bool = False) -> None:
+    """Install labcode (a built wheel unless `editable`) and dependency groups."""
+    requirements: list[str] = []
+    for group in groups:
+        requirements += nox.project.dependency_groups(PYPROJECT, group)
+    target = ["-e", "."] if editable else ["."]
+    session.install(*target, *requirements)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Ruff lint (with numpy-convention docstring rules) and format check."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """Mypy in strict mode on the labcode package."""
+    install(session, "typecheck")
+    session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Pytest, the doctests of every labcode docstring and of the docs pages."""
+    # The docs group is needed by the tests of the site's build machinery.
+    install(session, "test", "docs")
+    session.env["MPLBACKEND"] = "Agg"
+    # Unit tests plus the ">>>" snippets written in the docs pages.
+    session.run(
+        "pytest",
+        "tests",
+        "docs",
+        "--doctest-glob=*.md",
+        "--ignore=docs/_build",
+        "--ignore=docs/examples",
+        "--ignore=docs/conf.py",
+        "--ignore=docs/_ext",
+        *session.posargs,
+    )
+    # Docstring examples of the *installed* package.
+    session.run("pytest", "--doctest-modules", "--pyargs", "labcode")
+
+
+def _sphinx_args(builder: str = "html") -> list[str]:
+    return [
+        "-b",
+        builder,
+        "-W",  # warnings are errors...
+        "--keep-going",  # ...but report all of them
+        "-n",  # every cross-reference must resolve
+        "-T",  # full tracebacks
+        "-d",
+        str(BUILD / "doctrees"),
+        str(DOCS),
+        str(BUILD / builder),
+    ]
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the site into docs/_build/html, executing every page."""
+    install(session, "docs")
+    session.env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    session.run("sphinx-build", *_sphinx_args(), *session.posargs)
+    session.log(
+        f"site built: open {BUILD / 'html' / 'index.html'} or run `nox -s serve`"
+    )
+
+
+@nox.session(python=PYTHON)
+def serve(session: nox.Session) -> None:
+    """Serve the site on localhost and rebuild it when docs, examples or labcode change."""
+    install(session, "serve", editable=True)  # the kernel sees edits to labcode at once
+    port = os.environ.get("PORT", "8000")
+    session.run(
+        "sphinx-autobuild",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        port,
+        "--watch",
+        str(ROOT / "labcode"),
+        "--watch",
+        str(ROOT / "examples"),
+        "--ignore",
+        str(DOCS / "examples"),
+        *_sphinx_args(),
+        *session.posargs,
+    )
+
+
+@nox.session(python=PYTHON)
+def examples(session: nox.Session) -> None:
+    """Run every examples/*.py as a plain script."""
+    install(session)
+    session.env["MPLBACKEND"] = "Agg"
+    scripts = sorted((ROOT / "examples").glob("*.py"))
+    if not scripts:
+        session.error("no examples/*.py found")
+    for script in scripts:
+        session.run("python", str(script))
+
+
+@nox.session(python=False, default=False)
+def clean(session: nox.Session) -> None:
+    """Remove the built site and the execution cache."""
+    for path in (BUILD, DOCS / "examples"):
+        if path.exists():
+            session.log(f"removing {path}")
+            shutil.rmtree(path)
