@@ -47,7 +47,10 @@ exclude_patterns = [
 nitpicky = True
 nitpick_ignore_regex = [
     # Types from libraries whose inventories we cannot fetch offline.
-    (r"py:.*", r"(numpy|np|scipy|matplotlib|numbers|collections\.abc|fractions|typing)(\..*)?"),
+    (
+        r"py:.*",
+        r"(numpy|np|scipy|matplotlib|numbers|collections\.abc|fractions|typing)(\..*)?",
+    ),
     (r"py:.*", r"(NDArray|ArrayLike|FloatArray|Any)"),
     # numpydoc type vocabulary and shapes such as "(m, n) array_like".
     (r"py:.*", r"(array_like|ndarray|array|optional|scalar|callable|iterable of int)"),

@@ -621,6 +621,14 @@ def _integer_sequence(a: ArrayLike, name: str) -> list[int] | None:
 
     Python ints too large for int64 arrive as an object array and stay exact.
     """
+    if (
+        isinstance(a, list | tuple)
+        and a
+        and all(isinstance(v, int | np.integer) for v in a)
+    ):
+        # Checked before numpy sees them: numpy would turn ints beyond 64 bits
+        # into floats or objects depending on their neighbours.
+        return [int(v) for v in a]
     arr = np.asarray(a)
     if arr.dtype.kind not in "iubO":
         return None

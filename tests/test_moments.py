@@ -301,6 +301,9 @@ def test_binomial_transform_known_sequences():
     assert binomial_transform(fib[:7]).tolist() == fib[0:13:2]
     bell = [1, 1, 2, 5, 15, 52, 203, 877]
     assert binomial_transform(bell[:-1]).tolist() == bell[1:]
+    # integers past 64 bits stay exact whatever their neighbours
+    assert binomial_transform([0, 2**63 + 1]).tolist() == [0, 2**63 + 1]
+    assert binomial_transform([2**70, -(2**70)]).tolist() == [2**70, 0]
 
 
 @settings(max_examples=100, deadline=None)
