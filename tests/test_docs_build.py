@@ -8,6 +8,7 @@ does. A build takes a few seconds (one Jupyter kernel per executed page).
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 import textwrap
@@ -155,3 +156,45 @@ def test_a_warning_is_not_forgotten_by_the_next_build(site: Site) -> None:
     assert second.returncode != 0
     assert "no-such-label" in second.stderr
     assert not executed(second)  # the execution cache still serves the good page
+
+
+def test_a_third_party_script_fails_the_build(site: Site) -> None:
+    conf = site.src / "conf.py"
+    conf.write_text(
+        conf.read_text() + '\nhtml_js_files = ["https://cdn.example.invalid/x.js"]\n'
+    )
+    result = site.build()
+    assert result.returncode != 0
+    assert (
+        "loads https://cdn.example.invalid/x.js from a third-party host"
+        in result.stderr
+    )
+
+
+def test_find_remote_loads(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location(
+        "labcode_docs", REPO / "docs" / "_ext" / "labcode_docs.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    find_remote_loads = module.find_remote_loads
+    (tmp_path / "a.html").write_text(
+        '<a href="https://example.org/">a link is fine</a>'
+        '<link rel="canonical" href="https://example.org/page">'
+        '<script src="_static/local.js"></script>'
+        '<link rel="stylesheet" href="https://fonts.example.com/css">'
+        '<img src="//cdn.example.com/x.png">'
+        "<script\n  src='http://example.com/a.js'></script>"
+    )
+    (tmp_path / "s.css").write_text(
+        "@import 'https://fonts.example.com/f.css'; a { background: url(local.png) }"
+    )
+    found = sorted(url for _, url in find_remote_loads(tmp_path))
+    assert found == [
+        "//cdn.example.com/x.png",
+        "http://example.com/a.js",
+        "https://fonts.example.com/css",
+        "https://fonts.example.com/f.css",
+    ]

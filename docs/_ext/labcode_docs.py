@@ -12,7 +12,10 @@ What this extension guarantees:
    so the next build reads every page again instead of saying "no targets are
    out of date" and keeping the broken page. Sphinx itself already does this
    when the build raises.
-3. **Examples are pages.** The scripts in ``examples/`` are copied into
+3. **The site makes no third-party request.** After an HTML build every page
+   and stylesheet is scanned for scripts, styles, fonts, images or frames loaded
+   from another host; each one is a warning, so ``-W`` fails the build.
+4. **Examples are pages.** The scripts in ``examples/`` are copied into
    ``docs/examples/`` (only when their content changed, so Sphinx sees no spurious
    change) where myst-nb reads them as jupytext percent notebooks.
 """
@@ -20,6 +23,7 @@ What this extension guarantees:
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -83,6 +87,65 @@ def _config_inited(app: Sphinx, config: Config) -> None:
             sync_examples(src, srcdir / config.labcode_examples_dest)
 
 
+# Resources a browser fetches by itself (links in <a href> are navigation, not loads).
+_TAG_RE = re.compile(
+    r"<(script|link|img|iframe|source|video|audio|embed)\b[^>]*>",
+    re.IGNORECASE | re.DOTALL,
+)
+_ATTR_RE = re.compile(
+    r"\b(src|href|srcset|data)\s*=\s*[\"']([^\"']+)[\"']", re.IGNORECASE
+)
+_CSS_URL_RE = re.compile(
+    r"(?:url\(\s*[\"']?|@import\s+[\"'])((?:https?:)?//[^\"')\s]+)", re.IGNORECASE
+)
+
+
+def _is_remote(url: str) -> bool:
+    return url.strip().lower().startswith(("http://", "https://", "//"))
+
+
+def find_remote_loads(outdir: Path) -> list[tuple[str, str]]:
+    """Return ``(file, url)`` for every resource the built site loads from another host.
+
+    Scans ``*.html`` for script, stylesheet, image, media and frame tags (a
+    ``<link>`` counts only when it is loaded: stylesheet, preload, icon, ...), and
+    ``*.css`` for ``url(...)`` and ``@import``. The MathJax bundle is not scanned:
+    its only remote URLs are links shown in its menu.
+    """
+    found: list[tuple[str, str]] = []
+    for page in sorted(outdir.rglob("*.html")):
+        text = page.read_text(encoding="utf-8", errors="replace")
+        for tag in _TAG_RE.finditer(text):
+            element = tag.group(0)
+            if tag.group(1).lower() == "link" and not re.search(
+                r"rel\s*=\s*[\"'][^\"']*(stylesheet|preload|icon|modulepreload|manifest)",
+                element,
+                re.IGNORECASE,
+            ):
+                continue
+            for _attr, value in _ATTR_RE.findall(element):
+                for url in value.split(","):
+                    if _is_remote(url):
+                        found.append(
+                            (str(page.relative_to(outdir)), url.strip().split()[0])
+                        )
+    for sheet in sorted(outdir.rglob("*.css")):
+        text = sheet.read_text(encoding="utf-8", errors="replace")
+        found.extend(
+            (str(sheet.relative_to(outdir)), url) for url in _CSS_URL_RE.findall(text)
+        )
+    return found
+
+
+def _check_offline(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    for where, url in find_remote_loads(Path(app.outdir)):
+        logger.warning(
+            "%s loads %s from a third-party host; serve it locally", where, url
+        )
+
+
 def _build_finished(app: Sphinx, exception: Exception | None) -> None:
     warned = getattr(app, "_warncount", 0) > 0
     if exception is None and not warned:
@@ -106,5 +169,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("labcode_source_hash", "", "env", str)
     # Run before myst-nb reads its own configuration (priority < 500).
     app.connect("config-inited", _config_inited, priority=100)
-    app.connect("build-finished", _build_finished)
+    app.connect("build-finished", _check_offline, priority=400)
+    app.connect("build-finished", _build_finished, priority=900)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
