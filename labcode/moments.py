@@ -162,6 +162,14 @@ def _degenerate(arr: FloatArray, m2: FloatArray) -> NDArray[np.bool_]:
         return np.asarray(m2 <= (eps * np.mean(arr, axis=0)) ** 2)
 
 
+def _standardized(arr: FloatArray, order: int) -> FloatArray:
+    """``m_k / m_2**(k/2)`` along axis 0, NaN where the variance is zero."""
+    m2, mk = _moments_about_mean(arr, [2, order])
+    zero = _degenerate(arr, m2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(zero, np.nan, mk / m2 ** (order / 2))
+
+
 def standardized_moment(x: ArrayLike, k: int, *, axis: int | None = 0) -> Any:
     """Return the k-th standardized sample moment ``m_k / m_2**(k/2)``.
 
@@ -193,11 +201,7 @@ def standardized_moment(x: ArrayLike, k: int, *, axis: int | None = 0) -> Any:
     arr, _ = _sample(x, axis)
     if order in (0, 1):
         return _result(np.full(arr.shape[1:], float(1 - order), dtype=arr.dtype))
-    m2, mk = _moments_about_mean(arr, [2, order])
-    zero = _degenerate(arr, m2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        values = np.where(zero, np.nan, mk / m2 ** (order / 2))
-    return _result(values.astype(arr.dtype, copy=False))
+    return _result(_standardized(arr, order).astype(arr.dtype, copy=False))
 
 
 def skewness(x: ArrayLike, *, axis: int | None = 0, bias: bool = True) -> Any:
@@ -239,12 +243,9 @@ def skewness(x: ArrayLike, *, axis: int | None = 0, bias: bool = True) -> Any:
     2.0
     """
     arr, n = _sample(x, axis)
-    m2, m3 = _moments_about_mean(arr, [2, 3])
-    zero = _degenerate(arr, m2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        values = np.where(zero, np.nan, m3 / m2**1.5)
-        if not bias and n > 2:
-            values = np.where(zero, np.nan, values * math.sqrt(n * (n - 1)) / (n - 2))
+    values = _standardized(arr, 3)  # NaN stays NaN through the correction
+    if not bias and n > 2:
+        values = values * math.sqrt(n * (n - 1)) / (n - 2)
     return _result(values.astype(arr.dtype, copy=False))
 
 
@@ -289,14 +290,10 @@ def kurtosis(
     1.0
     """
     arr, n = _sample(x, axis)
-    m2, m4 = _moments_about_mean(arr, [2, 4])
-    zero = _degenerate(arr, m2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        plain = np.where(zero, np.nan, m4 / m2**2)
-        if not bias and n > 3:
-            g2 = plain - 3.0
-            corrected = (n - 1) / ((n - 2) * (n - 3)) * ((n + 1) * g2 + 6.0) + 3.0
-            plain = np.where(zero, np.nan, corrected)
+    plain = _standardized(arr, 4)
+    if not bias and n > 3:
+        g2 = plain - 3.0
+        plain = (n - 1) / ((n - 2) * (n - 3)) * ((n + 1) * g2 + 6.0) + 3.0
     values = plain - 3.0 if excess else plain
     return _result(values.astype(arr.dtype, copy=False))
 
