@@ -117,6 +117,11 @@ def raw_moment(x: ArrayLike, k: int, *, axis: int | None = 0) -> Any:
     return _result(np.mean(arr**order, axis=0))
 
 
+def _moments_about_mean(arr: FloatArray, orders: Sequence[int]) -> list[FloatArray]:
+    centred = arr - np.mean(arr, axis=0)
+    return [np.mean(centred**o, axis=0) for o in orders]
+
+
 def central_moment(x: ArrayLike, k: int, *, axis: int | None = 0) -> Any:
     """Return the k-th central sample moment, the mean of ``(x - mean(x))**k``.
 
@@ -146,13 +151,7 @@ def central_moment(x: ArrayLike, k: int, *, axis: int | None = 0) -> Any:
     arr, _ = _sample(x, axis)
     if order == 1:
         return _result(np.zeros(arr.shape[1:], dtype=arr.dtype))
-    centred = arr - np.mean(arr, axis=0)
-    return _result(np.mean(centred**order, axis=0))
-
-
-def _moments_about_mean(arr: FloatArray, orders: Sequence[int]) -> list[FloatArray]:
-    centred = arr - np.mean(arr, axis=0)
-    return [np.mean(centred**o, axis=0) for o in orders]
+    return _result(_moments_about_mean(arr, [order])[0])
 
 
 def _degenerate(arr: FloatArray, m2: FloatArray) -> NDArray[np.bool_]:
@@ -336,7 +335,7 @@ def pearson_median_skewness(
         msg = f"ddof must be smaller than the number of samples {n}; got {dof}"
         raise ValueError(msg)
     mean = np.mean(arr, axis=0)
-    m2 = np.mean((arr - mean) ** 2, axis=0)
+    (m2,) = _moments_about_mean(arr, [2])
     zero = _degenerate(arr, m2)
     std = np.sqrt(m2 * n / (n - dof))
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -109,8 +109,8 @@ def find_remote_loads(outdir: Path) -> list[tuple[str, str]]:
 
     Scans ``*.html`` for script, stylesheet, image, media and frame tags (a
     ``<link>`` counts only when it is loaded: stylesheet, preload, icon, ...), and
-    ``*.css`` for ``url(...)`` and ``@import``. The MathJax bundle is not scanned:
-    its only remote URLs are links shown in its menu.
+    ``*.css`` for ``url(...)`` and ``@import``. JavaScript files are not scanned;
+    the only remote URLs in them (MathJax's menu) are links, not loads.
     """
     found: list[tuple[str, str]] = []
     for page in sorted(outdir.rglob("*.html")):
