@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from labcode.gradcheck import numerical_gradient, relative_error
+
+
+def test_gradient_of_a_quadratic_form():
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((4, 4))
+    x = rng.standard_normal(4)
+    grad = numerical_gradient(lambda v: float(v @ a @ v), x)
+    np.testing.assert_allclose(grad, (a + a.T) @ x, rtol=1e-8)
+
+
+def test_gradient_keeps_shape_and_does_not_touch_input():
+    x = np.arange(6.0).reshape(2, 3)
+    before = x.copy()
+    grad = numerical_gradient(lambda v: float(np.sum(np.sin(v))), x)
+    assert grad.shape == (2, 3)
+    np.testing.assert_allclose(grad, np.cos(x), rtol=1e-8)
+    np.testing.assert_array_equal(x, before)
+
+
+def test_function_may_modify_its_argument():
+    def f(v):
+        v *= 2.0
+        return float(np.sum(v))
+
+    np.testing.assert_allclose(numerical_gradient(f, np.ones(3)), 2.0)
+
+
+def test_centred_difference_error_is_second_order():
+    # f = exp; error of the centred difference is h^2 / 6 * f''' = h^2 / 6 at 0.
+    for h in (1e-2, 1e-3):
+        got = numerical_gradient(lambda v: float(np.exp(v[0])), [0.0], h=h)[0]
+        assert got - 1.0 == pytest.approx(h * h / 6.0, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("f", "kwargs", "error", "message"),
+    [
+        (42, {}, TypeError, "f must be callable; got int"),
+        (lambda v: v, {}, TypeError, "f must return a real scalar"),
+        (lambda v: "x", {}, TypeError, "f must return a real scalar"),
+        (lambda v: 0.0, {"h": 0.0}, ValueError, r"h must be > 0.0; got 0.0"),
+        (lambda v: 0.0, {"x": []}, ValueError, "x must not be empty"),
+    ],
+    ids=["not-callable", "array-result", "string-result", "zero-step", "empty"],
+)
+def test_numerical_gradient_errors(f, kwargs, error, message):
+    args = {"x": [1.0, 2.0]} | kwargs
+    with pytest.raises(error, match=message):
+        numerical_gradient(f, **args)
+
+
+def test_relative_error():
+    assert relative_error([0.0, 1.0], [0.0, 1.0]) == 0.0
+    assert relative_error([1.0], [-1.0]) == 1.0
+    assert relative_error(np.zeros((0,)), np.zeros((0,))) == 0.0
+    assert relative_error([1e-20], [0.0]) < 1e-7  # below the floor: equal
+    with pytest.raises(
+        ValueError, match=r"a and b must have the same shape; got \(2,\) and \(3,\)"
+    ):
+        relative_error([1.0, 2.0], [1.0, 2.0, 3.0])
