@@ -3,6 +3,7 @@
     nox              # the full check: lint, typecheck, tests, docs, examples
     nox -s docs      # build the executed site into docs/_build/html
     nox -s serve     # serve the site on http://127.0.0.1:8000, rebuilding on change
+    nox -s bench     # timings against the peers (torch, scipy), printed as ratios
 
 Every session installs labcode itself into its own environment (tests and docs
 exercise the installed package, never the source tree on sys.path).
@@ -134,6 +135,18 @@ def examples(session: nox.Session) -> None:
         session.error("no examples/*.py found")
     for script in scripts:
         session.run("python", str(script))
+
+
+@nox.session(python=PYTHON, venv_backend="virtualenv", default=False)
+def bench(session: nox.Session) -> None:
+    """Time labcode against its peers; print ratios, write benchmarks/results/latest.json.
+
+    A virtualenv (pip) session on purpose: pip takes the CPU build of torch from
+    the package index, where uv would resolve a multi-GB CUDA build.
+    Pass benchmark names or ``--quick`` after ``--``.
+    """
+    install(session, "bench")
+    session.run("python", "benchmarks/run.py", *session.posargs)
 
 
 @nox.session(python=False, default=False)

@@ -54,7 +54,9 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(NDArray|ArrayLike|FloatArray|Any)"),
     # numpydoc type vocabulary and shapes such as "(m, n) array_like".
     (r"py:.*", r"(array_like|ndarray|array|optional|scalar|callable|iterable of int)"),
-    (r"py:.*", r"\(?[A-Za-z0-9_ +\-]*[,)]?\)?"),
+    (r"py:.*", r"\(?[A-Za-z0-9_ +\-']*[,)]?\)?"),
+    # Choices written the numpydoc way: {'valid', 'same', 'full'}.
+    (r"py:.*", r"\{?'[^']*'\}?"),
     (r"py:.*", r"\.\.\."),
 ]
 
