@@ -628,8 +628,8 @@ def denoise_binary(
 
     Parameters
     ----------
-    noisy : (H, W) array_like of 0/1
-        The observed image (booleans or integers 0 and 1).
+    noisy : (H, W) array_like of int
+        The observed binary image: 0 and 1, or booleans.
     data_weight : float
         :math:`\beta > 0`.
     smoothness : float
