@@ -1,0 +1,293 @@
+import numpy as np
+import pytest
+
+from labcode.gradcheck import numerical_gradient, relative_error
+from labcode.mlp import MLP, cross_entropy, glorot_uniform, softmax
+
+RNG = np.random.default_rng(7)
+
+
+def two_blobs(n, rng, gap=3.0):
+    y = rng.integers(0, 2, n)
+    x = rng.normal(size=(n, 2)) + gap * np.stack([y, y], axis=1)
+    return x, y
+
+
+# ------------------------------------------------------------------ softmax, CE, init
+def test_softmax_rows_sum_to_one_and_match_the_definition():
+    z = RNG.normal(size=(5, 4))
+    p = softmax(z)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    np.testing.assert_allclose(p, np.exp(z) / np.exp(z).sum(axis=1, keepdims=True))
+
+
+def test_softmax_is_stable_for_huge_logits():
+    p = softmax([[1e3, 0.0, -1e3], [1e3, 1e3, 1e3]])
+    assert np.all(np.isfinite(p))
+    np.testing.assert_allclose(p, [[1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3]], atol=1e-300)
+    np.testing.assert_allclose(softmax([1e3 + 1.0, 1e3]), softmax([1.0, 0.0]))
+
+
+def test_softmax_invariant_to_shifts():
+    z = RNG.normal(size=(3, 6))
+    np.testing.assert_allclose(softmax(z), softmax(z + 123.4))
+
+
+def test_cross_entropy_values():
+    assert cross_entropy([[1.0, 0.0]], [0]) == 0.0
+    assert cross_entropy([[0.25, 0.75]], [1]) == pytest.approx(-np.log(0.75))
+    assert cross_entropy([[1.0, 0.0]], [1]) == np.inf
+
+
+def test_softmax_cross_entropy_gradient_is_p_minus_onehot():
+    z = RNG.normal(size=(6, 4))
+    y = RNG.integers(0, 4, 6)
+    grad = numerical_gradient(lambda v: cross_entropy(softmax(v), y) * 6, z)
+    expected = softmax(z) - np.eye(4)[y]
+    assert relative_error(grad, expected) < 1e-7
+
+
+def test_glorot_uniform_bound_and_variance():
+    w = glorot_uniform(400, 200, rng=np.random.default_rng(0))
+    bound = np.sqrt(6 / 600)
+    assert np.abs(w).max() <= bound
+    assert w.var() == pytest.approx(bound**2 / 3, rel=0.02)
+    np.testing.assert_array_equal(
+        glorot_uniform(3, 2, rng=5), glorot_uniform(3, 2, rng=5)
+    )
+
+
+# ------------------------------------------------------------------ gradients
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
+@pytest.mark.parametrize("l2", [0.0, 0.3])
+def test_gradients_match_centred_differences(activation, l2):
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(9, 4))
+    y = rng.integers(0, 3, 9)
+    net = MLP([4, 6, 5, 3], activation=activation, l2=l2, rng=2)
+    net.biases = [b + rng.normal(scale=0.1, size=b.shape) for b in net.biases]
+    d_weights, d_biases = net.gradients(x, y)
+    for k in range(3):
+
+        def loss_w(v, k=k):
+            saved = net.weights[k]
+            net.weights[k] = v
+            try:
+                return net.loss(x, y)
+            finally:
+                net.weights[k] = saved
+
+        def loss_b(v, k=k):
+            saved = net.biases[k]
+            net.biases[k] = v
+            try:
+                return net.loss(x, y)
+            finally:
+                net.biases[k] = saved
+
+        assert (
+            relative_error(d_weights[k], numerical_gradient(loss_w, net.weights[k]))
+            < 1e-6
+        )
+        assert (
+            relative_error(d_biases[k], numerical_gradient(loss_b, net.biases[k]))
+            < 1e-6
+        )
+
+
+def test_loss_includes_the_l2_penalty_on_weights_only():
+    x, y = two_blobs(20, np.random.default_rng(0))
+    plain = MLP([2, 5, 2], rng=0)
+    penalised = MLP([2, 5, 2], l2=0.5, rng=0)
+    penalty = 0.25 * sum(np.sum(w * w) for w in plain.weights)
+    assert penalised.loss(x, y) == pytest.approx(plain.loss(x, y) + penalty)
+    probs = plain.forward(x)
+    assert plain.loss(x, y) == pytest.approx(cross_entropy(probs, y))
+
+
+# ------------------------------------------------------------------ training
+def test_training_reaches_high_held_out_accuracy():
+    rng = np.random.default_rng(3)
+    x, y = two_blobs(600, rng)
+    net = MLP([2, 16, 2], rng=4)
+    history = net.fit(x[:400], y[:400], epochs=30, lr=0.2, batch_size=16, rng=5)
+    assert history.shape == (30,)
+    assert history[-1] < history[0]
+    assert net.score(x[400:], y[400:]) > 0.97
+    assert net.predict(x[400:]).shape == (200,)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
+def test_every_activation_learns_xor(activation):
+    rng = np.random.default_rng(8)
+    x = rng.uniform(-1, 1, size=(400, 2))
+    y = (x[:, 0] * x[:, 1] > 0).astype(int)
+    net = MLP([2, 24, 2], activation=activation, rng=9)
+    lr = 1.0 if activation == "sigmoid" else 0.3
+    net.fit(x, y, epochs=300, lr=lr, batch_size=20, rng=10)
+    assert net.score(x, y) > 0.9
+
+
+def test_float32_trains_in_float32():
+    rng = np.random.default_rng(12)
+    x, y = two_blobs(200, rng)
+    net = MLP([2, 8, 2], rng=0)
+    assert net.dtype == np.float64
+    net.fit(x.astype(np.float32), y, epochs=5, lr=0.1, batch_size=32, rng=0)
+    assert net.dtype == np.float32
+    assert all(w.dtype == np.float32 for w in net.weights + net.biases)
+    assert net.forward(x).dtype == np.float32
+    assert "float32" in repr(net)
+
+
+def test_fit_is_reproducible_with_seeds():
+    x, y = two_blobs(100, np.random.default_rng(1))
+    a, b = MLP([2, 4, 2], rng=3), MLP([2, 4, 2], rng=3)
+    ha = a.fit(x, y, epochs=3, lr=0.1, batch_size=7, rng=4)
+    hb = b.fit(x, y, epochs=3, lr=0.1, batch_size=7, rng=4)
+    np.testing.assert_array_equal(ha, hb)
+    np.testing.assert_array_equal(a.weights[0], b.weights[0])
+
+
+def test_one_full_batch_step_is_gradient_descent():
+    x, y = two_blobs(30, np.random.default_rng(2))
+    net = MLP([2, 3, 2], l2=0.1, rng=0)
+    d_weights, d_biases = net.gradients(x, y)
+    expected = [w - 0.5 * dw for w, dw in zip(net.weights, d_weights, strict=True)]
+    expected_b = [b - 0.5 * db for b, db in zip(net.biases, d_biases, strict=True)]
+    loss_before = net.loss(x, y)
+    history = net.fit(x, y, epochs=1, lr=0.5, batch_size=30, rng=0)
+    assert history[0] == pytest.approx(loss_before)
+    for got, want in zip(net.weights + net.biases, expected + expected_b, strict=True):
+        np.testing.assert_allclose(got, want)
+
+
+# ------------------------------------------------------------------ input checks
+X = np.zeros((4, 3))
+Y = np.array([0, 1, 2, 1])
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda: MLP([3]),
+            ValueError,
+            r"layer_sizes must list at least the input and output",
+        ),
+        (
+            lambda: MLP("34"),
+            TypeError,
+            r"layer_sizes must be a sequence of ints; got str",
+        ),
+        (lambda: MLP([3, 0, 2]), ValueError, r"layer_sizes\[1\] must be >= 1; got 0"),
+        (
+            lambda: MLP([3, 1]),
+            ValueError,
+            r"layer_sizes\[-1\] is the number of classes",
+        ),
+        (lambda: MLP([3, 2.5]), TypeError, r"layer_sizes\[1\] must be an integer"),
+        (
+            lambda: MLP([3, 2], activation="softplus"),
+            ValueError,
+            r"activation must be one of 'tanh', 'relu', 'sigmoid'",
+        ),
+        (lambda: MLP([3, 2], l2=-1.0), ValueError, r"l2 must be >= 0\.0"),
+        (
+            lambda: MLP([3, 4, 3]).forward(np.zeros(3)),
+            ValueError,
+            r"X must be 2-D \(N, n_features\); got shape \(3,\)",
+        ),
+        (
+            lambda: MLP([3, 4, 3]).forward(np.zeros((4, 5))),
+            ValueError,
+            r"X must have layer_sizes\[0\] = 3 columns",
+        ),
+        (
+            lambda: MLP([3, 4, 3]).loss(X, [0, 1, 2]),
+            ValueError,
+            r"y must have one label per sample: X or probs has 4 rows, y has 3",
+        ),
+        (
+            lambda: MLP([3, 4, 3]).loss(X, [0, 1, 3, 1]),
+            ValueError,
+            r"y must hold labels in 0\.\.2 \(3 classes\); got 0\.\.3",
+        ),
+        (
+            lambda: MLP([3, 4, 3]).loss(X, [0, 1, -1, 1]),
+            ValueError,
+            r"y must hold labels in 0\.\.2",
+        ),
+        (
+            lambda: MLP([3, 4, 3]).loss(X, [0.5, 1, 2, 1]),
+            TypeError,
+            r"y must hold integer class labels",
+        ),
+        (
+            lambda: MLP([3, 4, 3]).loss(X, np.zeros((4, 1), int)),
+            ValueError,
+            r"y must be 1-D",
+        ),
+        (
+            lambda: MLP([3, 4, 3]).fit(X, Y, epochs=0, lr=0.1, batch_size=2),
+            ValueError,
+            r"epochs must be >= 1",
+        ),
+        (
+            lambda: MLP([3, 4, 3]).fit(X, Y, epochs=1, lr=0.0, batch_size=2),
+            ValueError,
+            r"lr must be > 0\.0",
+        ),
+        (
+            lambda: MLP([3, 4, 3]).fit(X, Y, epochs=1, lr=0.1, batch_size=0),
+            ValueError,
+            r"batch_size must be >= 1",
+        ),
+        (
+            lambda: MLP([3, 4, 3]).fit(
+                np.full((4, 3), np.nan), Y, epochs=1, lr=0.1, batch_size=2
+            ),
+            ValueError,
+            r"X must contain only finite values",
+        ),
+        (
+            lambda: cross_entropy([[0.5, 0.6]], [0]),
+            ValueError,
+            r"probs must hold probabilities",
+        ),
+        (lambda: softmax(np.zeros((2, 2, 2))), ValueError, r"z must be 1-D or 2-D"),
+        (lambda: glorot_uniform(0, 3), ValueError, r"fan_in must be >= 1"),
+        (
+            lambda: glorot_uniform(3, 3, rng=np.random.RandomState(0)),
+            TypeError,
+            r"rng must be None, an int seed or a numpy.random.Generator",
+        ),
+    ],
+    ids=[
+        "one-layer",
+        "string-sizes",
+        "zero-units",
+        "one-class",
+        "float-size",
+        "activation",
+        "negative-l2",
+        "x-1d",
+        "x-columns",
+        "y-length",
+        "y-too-big",
+        "y-negative",
+        "y-float",
+        "y-2d",
+        "epochs",
+        "lr",
+        "batch",
+        "nan",
+        "not-probabilities",
+        "softmax-3d",
+        "fan-in",
+        "legacy-rng",
+    ],
+)
+def test_input_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
