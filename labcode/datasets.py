@@ -16,9 +16,15 @@ import matplotlib.image
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from labcode._validation import as_float_array, format_shape
+from labcode._validation import (
+    as_float_array,
+    check_int,
+    check_real,
+    check_rng,
+    format_shape,
+)
 
-__all__ = ["grace_hopper", "rgb_to_gray"]
+__all__ = ["grace_hopper", "rgb_to_gray", "spirals"]
 
 # ITU-R BT.709 luma weights, the ones skimage.color.rgb2gray uses.
 _LUMA = np.array([0.2125, 0.7154, 0.0721])
@@ -77,3 +83,59 @@ def grace_hopper(*, gray: bool = True) -> NDArray[np.float64]:
         return rgb
     out: NDArray[np.float64] = np.clip(rgb @ _LUMA, 0.0, 1.0)
     return out
+
+
+def spirals(
+    n_per_class: int,
+    *,
+    classes: int = 2,
+    turns: float = 1.5,
+    noise: float = 0.1,
+    rng: object = None,
+) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
+    """Interleaved spiral arms in the plane, one arm per class.
+
+    Arm ``c`` starts at the origin and winds ``turns`` times around it, rotated
+    by ``2 pi c / classes``; Gaussian noise of standard deviation `noise` (relative
+    to the outer radius 1) is added to each point. No straight line separates two
+    arms, which makes the set a small test of a non-linear classifier.
+
+    Parameters
+    ----------
+    n_per_class : int
+        Points per arm, >= 1.
+    classes : int, optional
+        Number of arms, >= 2.
+    turns : float, optional
+        Windings of each arm, > 0.
+    noise : float, optional
+        Standard deviation of the added noise, >= 0.
+    rng : None, int or numpy.random.Generator, optional
+        Source of randomness.
+
+    Returns
+    -------
+    X : (classes * n_per_class, 2) ndarray of float64
+    y : (classes * n_per_class,) ndarray of int
+        Arm of each point, grouped by class.
+
+    Examples
+    --------
+    >>> from labcode.datasets import spirals
+    >>> X, y = spirals(100, classes=3, rng=0)
+    >>> X.shape, y.shape, sorted(set(y.tolist()))
+    ((300, 2), (300,), [0, 1, 2])
+    """
+    n = check_int(n_per_class, "n_per_class", minimum=1)
+    k = check_int(classes, "classes", minimum=2)
+    windings = check_real(turns, "turns", low=0.0, low_inclusive=False)
+    sigma = check_real(noise, "noise", low=0.0)
+    generator = check_rng(rng)
+    radius = np.sqrt(generator.uniform(0.0, 1.0, size=(k, n)))  # uniform along the area
+    angle = 2 * np.pi * (windings * radius + np.arange(k)[:, None] / k)
+    points = np.stack(
+        [radius * np.cos(angle), radius * np.sin(angle)], axis=-1
+    ).reshape(-1, 2)
+    points += generator.normal(scale=sigma, size=points.shape)
+    labels = np.repeat(np.arange(k), n).astype(np.intp)
+    return points, labels

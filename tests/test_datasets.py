@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from labcode.datasets import grace_hopper, rgb_to_gray
+from labcode.datasets import grace_hopper, rgb_to_gray, spirals
 
 
 def test_grace_hopper_gray_and_rgb():
@@ -36,3 +36,33 @@ def test_rgb_to_gray_weights_sum_to_one():
 def test_rgb_to_gray_errors(image, message):
     with pytest.raises(ValueError, match=message):
         rgb_to_gray(image)
+
+
+def test_spirals_shapes_and_reproducibility():
+    x, y = spirals(50, classes=3, noise=0.0, rng=1)
+    assert x.shape == (150, 2)
+    assert np.bincount(y).tolist() == [50, 50, 50]
+    assert np.all(np.hypot(x[:, 0], x[:, 1]) <= 1.0 + 1e-12)
+    x2, _ = spirals(50, classes=3, noise=0.0, rng=1)
+    np.testing.assert_array_equal(x, x2)
+    # Without noise, a point of arm c at radius r sits at angle 2 pi (1.5 r + c / 3).
+    r = np.hypot(x[:, 0], x[:, 1])
+    expected = 2 * np.pi * (1.5 * r + y / 3)
+    gap = np.angle(np.exp(1j * (np.arctan2(x[:, 1], x[:, 0]) - expected)))
+    np.testing.assert_allclose(gap, 0.0, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n_per_class": 0}, "n_per_class must be >= 1"),
+        ({"classes": 1}, "classes must be >= 2"),
+        ({"turns": 0.0}, r"turns must be > 0\.0"),
+        ({"noise": -1.0}, r"noise must be >= 0\.0"),
+    ],
+    ids=["n", "classes", "turns", "noise"],
+)
+def test_spirals_errors(kwargs, message):
+    args = {"n_per_class": 10} | kwargs
+    with pytest.raises(ValueError, match=message):
+        spirals(**args)
