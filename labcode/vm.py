@@ -50,6 +50,7 @@ __all__ = [
     "compile_register",
     "compile_stack",
     "run",
+    "trace",
 ]
 
 
@@ -1095,3 +1096,114 @@ while hi - lo > 1:
         {"n": 10**30},
     ),
 }
+
+
+def trace(
+    program: Program, /, max_steps: int = 1000, **inputs: int
+) -> list[tuple[str, str]]:
+    """Run a program step by step and record the machine state after each step.
+
+    A slow, readable companion of :func:`run` for teaching: for the stack machine
+    the state is the operand stack, for the register machine the registers that
+    hold a value.
+
+    Parameters
+    ----------
+    program : Program
+        From :func:`compile_stack` or :func:`compile_register`.
+    max_steps : int, optional
+        The largest number of steps to record, >= 1.
+    **inputs : int
+        Initial values of variables.
+
+    Returns
+    -------
+    list of (str, str)
+        ``(instruction, state after it)`` for each executed instruction.
+
+    Examples
+    --------
+    >>> from labcode.vm import compile_stack, trace
+    >>> for instruction, state in trace(compile_stack("x = a - 3"), a=10):
+    ...     print(f"{instruction:16s} {state}")
+    LOAD a           stack [10]
+    PUSH 3           stack [10, 3]
+    SUB              stack [7]
+    STORE x          stack []
+    """
+    limit = check_int(max_steps, "max_steps", minimum=1)
+    values = _initial_values(program, inputs)
+    listing = [line.split(None, 1)[1] for line in program.disassemble().splitlines()]
+    names = program.variables
+    n_slots = len(names) if program.kind == "stack" else program.n_registers
+    slots: list[Any] = [_UNSET] * n_slots
+    for name, value in values.items():
+        slots[names.index(name)] = value
+    if program.kind == "stack":
+        return _trace_stack(program, listing, slots, limit)
+    return _trace_register(program, listing, slots, limit)
+
+
+def _trace_stack(
+    program: Program, listing: list[str], slots: list[Any], limit: int
+) -> list[tuple[str, str]]:
+    code = _lower_stack(program)
+    records: list[tuple[str, str]] = []
+    stack: list[int] = []
+    pc = 0
+    while pc < len(code) and len(records) < limit:
+        text = " ".join(listing[pc].split())
+        op, arg, arg2 = code[pc]
+        pc += 1
+        if op == _LOAD:
+            stack.append(slots[arg])
+        elif op == _STORE:
+            slots[arg] = stack.pop()
+        elif op == _PUSH:
+            stack.append(arg)
+        elif op < _N_OPS:
+            b = stack.pop()
+            stack.append(int(_OP_FUNCS[op](stack.pop(), b)))
+        elif op >= _IF:
+            b = 0 if op >= _IFZ else stack.pop()
+            if _OP_FUNCS[(op - _IFZ) if op >= _IFZ else (op - _IF)](stack.pop(), b):
+                pc = arg
+        elif op == _IINC:
+            slots[arg] += arg2
+        elif op == _JUMP:
+            pc = arg
+        else:
+            stack.append(-stack.pop())
+        records.append((text, f"stack {stack}"))
+    return records
+
+
+def _trace_register(
+    program: Program, listing: list[str], slots: list[Any], limit: int
+) -> list[tuple[str, str]]:
+    code, constants = _lower_register(program)
+    slots.extend(constants)
+    records: list[tuple[str, str]] = []
+    pc = 0
+    while pc < len(code) and len(records) < limit:
+        text = " ".join(listing[pc].split())
+        op, d, a, b = code[pc]
+        pc += 1
+        if op < _N_OPS:
+            slots[d] = int(_OP_FUNCS[op](slots[a], slots[b]))
+        elif op == _MOVE:
+            slots[d] = slots[a]
+        elif op >= _IF:
+            if _OP_FUNCS[op - _IF](slots[d], slots[a]):
+                pc = b
+        elif op == _JUMP:
+            pc = d
+        else:
+            slots[d] = -slots[a]
+        shown = ", ".join(
+            f"r{i}={v}"
+            for i, v in enumerate(slots[: program.n_registers])
+            if v is not _UNSET
+        )
+        records.append((text, f"registers {shown}"))
+    return records

@@ -12,6 +12,7 @@ from labcode.vm import (
     compile_register,
     compile_stack,
     run,
+    trace,
 )
 
 VARS = ["a", "b", "c", "d"]
@@ -254,3 +255,18 @@ def test_run_errors():
     with pytest.raises(ZeroDivisionError):
         run(compile_register("x = a // b\n"), a=1, b=0)
     assert isinstance(program, Program)
+
+
+def test_trace_records_every_step_and_agrees_with_run():
+    source, _ = BENCHMARKS["gcd"]
+    small = {"a": 48, "b": 18}
+    for compile_ in (compile_stack, compile_register):
+        program = compile_(source)
+        records = trace(program, **small)
+        assert len(records) == run(program, **small).steps
+        assert all(
+            isinstance(text, str) and isinstance(state, str) for text, state in records
+        )
+    stack_states = [state for _, state in trace(compile_stack("x = a - 3"), a=10)]
+    assert stack_states == ["stack [10]", "stack [10, 3]", "stack [7]", "stack []"]
+    assert len(trace(compile_stack("while 1:\n    a += 1\n"), a=0, max_steps=7)) == 7
