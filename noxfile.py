@@ -32,11 +32,11 @@ PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def install(session: nox.Session, *groups: str, editable: bool = False) -> None:
-    """Install labcode (a built wheel unless `editable`) and dependency groups."""
+    """Install labcode with its `web` extra (a built wheel unless `editable`) and groups."""
     requirements: list[str] = []
     for group in groups:
         requirements += nox.project.dependency_groups(PYPROJECT, group)
-    target = ["-e", "."] if editable else ["."]
+    target = ["-e", ".[web]"] if editable else [".[web]"]
     session.install(*target, *requirements)
 
 

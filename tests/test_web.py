@@ -1,0 +1,479 @@
+import http.client
+import json
+import os
+import signal
+import socket
+import ssl
+import stat
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+from werkzeug.serving import make_server
+
+from labcode.web import create_app
+from labcode.web.app import MAX_BODY_BYTES, parse_api_keys
+from labcode.web.tls import make_self_signed, server_context
+
+WRITE = {"Authorization": "Bearer writer-key"}
+READ = {"Authorization": "Bearer reader-key"}
+KEYS = "writer-key:write,reader-key:read"
+
+
+@pytest.fixture
+def client():
+    return create_app(api_keys=KEYS).test_client()
+
+
+def create(client, name="Ada", email="ada@example.org"):
+    return client.post("/v1/users", json={"name": name, "email": email}, headers=WRITE)
+
+
+def problem(response, status):
+    assert response.status_code == status
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json(force=True)
+    assert body["status"] == status
+    assert body["type"].startswith("https://labcode.invalid/problems/")
+    assert body["title"]
+    assert body["detail"]
+    return body
+
+
+# ------------------------------------------------------------------ the resource
+def test_create_and_read_back(client):
+    r = create(client)
+    assert r.status_code == 201
+    user = r.get_json()
+    assert list(user) == ["id", "name", "email", "createdAt", "updatedAt", "href"]
+    assert user["createdAt"].endswith("Z")
+    assert user["createdAt"] == user["updatedAt"]
+    assert r.headers["Location"] == user["href"] == "http://localhost/v1/users/1"
+    assert r.headers["ETag"].startswith('"')
+    got = client.get("/v1/users/1", headers=READ)
+    assert got.status_code == 200
+    assert got.get_json() == user
+    assert got.headers["ETag"] == r.headers["ETag"]
+    assert got.headers["Cache-Control"] == "private, no-cache"
+    assert got.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_paging_with_links(client):
+    for i in range(45):
+        assert create(client, f"user {i}", f"u{i}@example.org").status_code == 201
+    first = client.get("/v1/users", headers=READ)
+    body = first.get_json()
+    assert (body["offset"], body["limit"], body["total"], len(body["items"])) == (
+        0,
+        20,
+        45,
+        20,
+    )
+    assert (
+        first.headers["Link"]
+        == '<http://localhost/v1/users?offset=20&limit=20>; rel="next"'
+    )
+    middle = client.get("/v1/users?offset=20&limit=20", headers=READ)
+    links = middle.headers["Link"]
+    assert 'offset=40&limit=20>; rel="next"' in links
+    assert 'offset=0&limit=20>; rel="prev"' in links
+    last = client.get("/v1/users?offset=40&limit=20", headers=READ)
+    assert len(last.get_json()["items"]) == 5
+    assert 'rel="next"' not in last.headers["Link"]
+    assert client.get("/v1/users?limit=100", headers=READ).get_json()["limit"] == 100
+    problem(client.get("/v1/users?limit=101", headers=READ), 400)
+    problem(client.get("/v1/users?offset=-1", headers=READ), 400)
+    problem(client.get("/v1/users?limit=ten", headers=READ), 400)
+
+
+def test_etag_flows(client):
+    tag = create(client).headers["ETag"]
+    not_modified = client.get("/v1/users/1", headers={**READ, "If-None-Match": tag})
+    assert not_modified.status_code == 304
+    assert not_modified.data == b""
+    stale = client.put(
+        "/v1/users/1",
+        json={"name": "Ada L.", "email": "ada@example.org"},
+        headers={**WRITE, "If-Match": '"not-the-tag"'},
+    )
+    problem(stale, 412)
+    fresh = client.put(
+        "/v1/users/1",
+        json={"name": "Ada L.", "email": "ada@example.org"},
+        headers={**WRITE, "If-Match": tag},
+    )
+    assert fresh.status_code == 200
+    assert fresh.headers["ETag"] != tag
+    assert (
+        client.get("/v1/users/1", headers={**READ, "If-None-Match": tag}).status_code
+        == 200
+    )
+    problem(client.delete("/v1/users/1", headers={**WRITE, "If-Match": tag}), 412)
+
+
+def test_put_replaces_and_is_idempotent(client):
+    create(client)
+    body = {"name": "Grace", "email": "grace@example.org"}
+    first = client.put("/v1/users/1", json=body, headers=WRITE)
+    second = client.put("/v1/users/1", json=body, headers=WRITE)
+    assert first.status_code == second.status_code == 200
+    assert first.get_json() == second.get_json()  # same state, same updatedAt
+    assert first.headers["ETag"] == second.headers["ETag"]
+    body = problem(
+        client.put("/v1/users/1", json={"name": "Only name"}, headers=WRITE), 422
+    )
+    assert {"field": "email", "problem": "required"} in body["errors"]
+
+
+def test_patch_with_merge_patch(client):
+    create(client)
+    r = client.patch(
+        "/v1/users/1",
+        data=json.dumps({"name": "Ada King"}),
+        headers={**WRITE, "Content-Type": "application/merge-patch+json"},
+    )
+    assert r.status_code == 200
+    assert r.get_json()["name"] == "Ada King"
+    assert r.get_json()["email"] == "ada@example.org"
+    problem(client.patch("/v1/users/1", json={"name": "x"}, headers=WRITE), 415)
+    nulled = client.patch(
+        "/v1/users/1",
+        data=json.dumps({"email": None}),
+        headers={**WRITE, "Content-Type": "application/merge-patch+json"},
+    )
+    problem(nulled, 422)
+
+
+def test_delete_then_404(client):
+    create(client)
+    assert client.delete("/v1/users/1", headers=WRITE).status_code == 204
+    problem(client.get("/v1/users/1", headers=READ), 404)
+    problem(client.delete("/v1/users/1", headers=WRITE), 404)
+
+
+# ------------------------------------------------------------------ errors
+def test_auth_errors(client):
+    body = problem(client.get("/v1/users"), 401)
+    assert "Bearer" in body["detail"]
+    r = client.get("/v1/users", headers={"Authorization": "Bearer nope"})
+    problem(r, 401)
+    assert r.headers["WWW-Authenticate"] == 'Bearer realm="labcode"'
+    problem(
+        client.get("/v1/users", headers={"Authorization": "Basic d3JpdGVyLWtleQ=="}),
+        401,
+    )
+    problem(
+        client.post("/v1/users", json={"name": "a", "email": "a@b.co"}, headers=READ),
+        403,
+    )
+    assert client.get("/v1/users", headers=READ).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "field_problem"),
+    [
+        ({"data": "{not json", "content_type": "application/json"}, 400, None),
+        (
+            {"data": "name=Ada", "content_type": "application/x-www-form-urlencoded"},
+            415,
+            None,
+        ),
+        (
+            {"json": {"name": "Ada", "email": "ada@example.org", "age": 3}},
+            422,
+            {"field": "age", "problem": "unknown field"},
+        ),
+        (
+            {"json": {"name": "  ", "email": "ada@example.org"}},
+            422,
+            {"field": "name", "problem": "must be a non-empty string"},
+        ),
+        (
+            {"json": {"name": "Ada", "email": "not-an-email"}},
+            422,
+            {"field": "email", "problem": "must be an email address"},
+        ),
+        ({"json": ["Ada"]}, 422, None),
+        (
+            {"data": "x" * (MAX_BODY_BYTES + 1), "content_type": "application/json"},
+            413,
+            None,
+        ),
+    ],
+    ids=[
+        "malformed",
+        "form",
+        "unknown-field",
+        "empty-name",
+        "bad-email",
+        "array",
+        "too-large",
+    ],
+)
+def test_body_errors(client, kwargs, status, field_problem):
+    body = problem(client.post("/v1/users", headers=WRITE, **kwargs), status)
+    if field_problem:
+        assert field_problem in body["errors"]
+
+
+def test_accept_is_honoured(client):
+    problem(client.get("/v1/users", headers={**READ, "Accept": "text/html"}), 406)
+    assert (
+        client.get("/v1/users", headers={**READ, "Accept": "application/*"}).status_code
+        == 200
+    )
+    assert client.get("/v1/users", headers={**READ, "Accept": "*/*"}).status_code == 200
+
+
+def test_conflict_405_and_unknown_paths(client):
+    create(client)
+    body = problem(create(client, "Other Ada", "ADA@example.org"), 409)
+    assert "already exists" in body["detail"]
+    r = client.delete("/v1/users", headers=WRITE)
+    problem(r, 405)
+    assert set(r.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+    problem(client.get("/v1/users/abc", headers=READ), 404)
+    problem(client.get("/v2/users", headers=READ), 404)
+    assert (
+        client.get("/v1/users", headers=READ).headers["Cache-Control"]
+        == "private, no-cache"
+    )
+
+
+def test_concurrent_writers_lose_nothing():
+    app = create_app(api_keys=KEYS)
+    failures = []
+
+    def writer(t):
+        c = app.test_client()
+        for i in range(250):
+            r = c.post(
+                "/v1/users",
+                json={"name": f"w{t}", "email": f"w{t}-{i}@example.org"},
+                headers=WRITE,
+            )
+            if r.status_code != 201:
+                failures.append(r.status_code)
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    c = app.test_client()
+    seen = set()
+    for offset in range(0, 2000, 100):
+        page = c.get(f"/v1/users?offset={offset}&limit=100", headers=READ).get_json()
+        assert page["total"] == 2000
+        seen.update(u["email"] for u in page["items"])
+    assert len(seen) == 2000
+
+
+def test_keys_are_hashed_and_validated(monkeypatch):
+    keys = parse_api_keys({"secret": "read"})
+    assert "secret" not in keys
+    assert list(keys.values()) == ["read"]
+    with pytest.raises(ValueError, match="scope must be 'read' or 'write'"):
+        parse_api_keys("a:admin")
+    with pytest.raises(ValueError, match="must look like key:scope"):
+        parse_api_keys("lonely")
+    with pytest.raises(ValueError, match="must not be empty"):
+        parse_api_keys(":read")
+    monkeypatch.delenv("LABCODE_API_KEYS", raising=False)
+    with pytest.raises(ValueError, match="no API keys"):
+        create_app()
+    monkeypatch.setenv("LABCODE_API_KEYS", "env-key:write")
+    c = create_app().test_client()
+    assert (
+        c.get("/v1/users", headers={"Authorization": "Bearer env-key"}).status_code
+        == 200
+    )
+
+
+def test_file_database_persists(tmp_path):
+    path = str(tmp_path / "users.db")
+    create(create_app(db=path, api_keys=KEYS).test_client())
+    again = create_app(db=path, api_keys=KEYS).test_client()
+    assert again.get("/v1/users", headers=READ).get_json()["total"] == 1
+
+
+# ------------------------------------------------------------------ real TLS on loopback
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    return make_self_signed(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def tls_server(certs):
+    app = create_app(api_keys=KEYS)
+    server = make_server(
+        "127.0.0.1",
+        0,
+        app,
+        threaded=True,
+        ssl_context=server_context(certs.cert, certs.key),
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{server.server_port}", server.server_port
+    server.shutdown()
+    server.server_close()
+
+
+def trusting(certs):
+    return ssl.create_default_context(cafile=str(certs.ca_cert))
+
+
+def test_https_round_trip(tls_server, certs):
+    base, _ = tls_server
+    request = urllib.request.Request(
+        base + "/v1/users",
+        data=json.dumps({"name": "Ada", "email": "ada@example.org"}).encode(),
+        headers={**WRITE, "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, context=trusting(certs)) as response:
+        assert response.status == 201
+        assert response.headers["Location"].startswith(base)
+    with urllib.request.urlopen(
+        urllib.request.Request(base + "/v1/users", headers=READ),
+        context=trusting(certs),
+    ) as response:
+        assert json.load(response)["total"] == 1
+
+
+def test_untrusting_client_fails_verification(tls_server):
+    base, _ = tls_server
+    with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+        urllib.request.urlopen(base + "/v1/users", context=ssl.create_default_context())
+
+
+@pytest.mark.filterwarnings(
+    "ignore:ssl.TLSVersion.TLSv1_1 is deprecated:DeprecationWarning"
+)
+def test_tls_1_1_refused(tls_server, certs):
+    _, port = tls_server
+    context = trusting(certs)
+    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    context.maximum_version = ssl.TLSVersion.TLSv1_1
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as sock,
+        pytest.raises(ssl.SSLError),
+    ):
+        context.wrap_socket(sock, server_hostname="localhost")
+    assert (
+        server_context(certs.cert, certs.key).minimum_version == ssl.TLSVersion.TLSv1_2
+    )
+
+
+def test_plain_http_refused(tls_server):
+    _, port = tls_server
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+
+    def plain_get():
+        connection.request("GET", "/v1/users", headers=READ)
+        return connection.getresponse()
+
+    refused = (
+        http.client.RemoteDisconnected,
+        ConnectionError,
+        http.client.BadStatusLine,
+    )
+    with pytest.raises(refused):
+        plain_get()
+    connection.close()
+
+
+def test_key_file_permissions(certs):
+    assert stat.S_IMODE(certs.key.stat().st_mode) == 0o600
+    assert certs.ca_cert.read_text().startswith("-----BEGIN CERTIFICATE-----")
+
+
+# ------------------------------------------------------------------ the command line
+def test_cli_serves_and_stops_on_sigterm(tmp_path):
+    env = {**os.environ, "LABCODE_API_KEYS": KEYS}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "labcode.web",
+            "--port",
+            "0",
+            "--self-signed",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        line = process.stdout.readline().strip()
+        assert line.startswith("Serving https://127.0.0.1:")
+        assert line.endswith("/v1/")
+        url = line.removeprefix("Serving ") + "users"
+        context = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers=READ), context=context
+        ) as r:
+            assert r.status == 200
+        assert stat.S_IMODE((tmp_path / "server-key.pem").stat().st_mode) == 0o600
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+        process.stdout.close()
+        process.stderr.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "0"], "one of the arguments --certfile --self-signed is required"),
+        (["--port", "0", "--certfile", "c.pem"], "--certfile needs --keyfile"),
+        (["--port", "70000", "--self-signed", "d"], "--port must be from 0 to 65535"),
+        (
+            ["--port", "0", "--certfile", "missing.pem", "--keyfile", "k.pem"],
+            "cannot use the certificate",
+        ),
+    ],
+    ids=["no-tls", "no-key", "bad-port", "missing-cert"],
+)
+def test_cli_errors(args, message, tmp_path):
+    env = {**os.environ, "LABCODE_API_KEYS": KEYS}
+    done = subprocess.run(
+        [sys.executable, "-m", "labcode.web", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert message in done.stderr
+
+
+def test_cli_without_keys(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "LABCODE_API_KEYS"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "labcode.web",
+            "--port",
+            "0",
+            "--self-signed",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "no API keys" in done.stderr
