@@ -49,7 +49,7 @@ nitpick_ignore_regex = [
     # Types from libraries whose inventories we cannot fetch offline.
     (
         r"py:.*",
-        r"(numpy|np|scipy|matplotlib|numbers|collections\.abc|fractions|typing)(\..*)?",
+        r"(numpy|np|scipy|matplotlib|numbers|collections\.abc|fractions|typing|flask|werkzeug|pathlib|ssl|os|sqlite3|datetime)(\..*)?",
     ),
     (r"py:.*", r"(NDArray|ArrayLike|FloatArray|Any)"),
     # numpydoc type vocabulary and shapes such as "(m, n) array_like".

@@ -149,7 +149,9 @@ def test_patch_with_merge_patch(client):
 
 def test_delete_then_404(client):
     create(client)
-    assert client.delete("/v1/users/1", headers=WRITE).status_code == 204
+    deleted = client.delete("/v1/users/1", headers=WRITE)
+    assert deleted.status_code == 204
+    assert "Content-Type" not in deleted.headers
     problem(client.get("/v1/users/1", headers=READ), 404)
     problem(client.delete("/v1/users/1", headers=WRITE), 404)
 

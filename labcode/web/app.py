@@ -294,6 +294,13 @@ def _validate(data: object, *, partial: bool) -> dict[str, str]:
     return fields
 
 
+def _empty(status: int) -> Response:
+    """A response without a body, and so without a Content-Type (204, 304)."""
+    response = Response(status=status)
+    del response.headers["Content-Type"]
+    return response
+
+
 def _json_response(body: object, status: int = 200, **headers: str) -> Response:
     response = Response(json.dumps(body), status=status, mimetype="application/json")
     response.headers.update(headers)
@@ -467,7 +474,7 @@ class _Api:
             if tag in [
                 t.strip() for t in request.headers.get("If-None-Match", "").split(",")
             ]:
-                response = Response(status=304)
+                response = _empty(304)
                 response.headers.update(cache)
                 return response
             return _json_response(_user_body(row), 200, **cache)
@@ -475,7 +482,7 @@ class _Api:
         expected = request.headers.get("If-Match")
         if request.method == "DELETE":
             self.store.delete(user_id, expected)
-            return Response(status=204)
+            return _empty(204)
         if request.method == "PUT":
             fields = _validate(_json_body("application/json"), partial=False)
         else:
