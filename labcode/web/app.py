@@ -295,7 +295,7 @@ def _validate(data: object, *, partial: bool) -> dict[str, str]:
 
 
 def _empty(status: int) -> Response:
-    """A response without a body, and so without a Content-Type (204, 304)."""
+    """Build a response without a body, so without a Content-Type (204, 304)."""
     response = Response(status=status)
     del response.headers["Content-Type"]
     return response
