@@ -1,6 +1,6 @@
 """Every check of labcode, runnable on a fresh machine with only Python and nox.
 
-    nox              # the full check: lint, typecheck, tests, docs, examples
+    nox              # the full check: lint, typecheck, tests, docs, browser, examples
     nox -s docs      # build the executed site into docs/_build/html
     nox -s serve     # serve the site on http://127.0.0.1:8000, rebuilding on change
     nox -s bench     # timings against the peers (torch, scipy), printed as ratios
@@ -21,7 +21,7 @@ import nox
 nox.needs_version = ">=2025.2.9"
 # uv makes a fresh run fast; plain virtualenv is the fallback where uv is absent.
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["lint", "typecheck", "tests", "docs", "examples"]
+nox.options.sessions = ["lint", "typecheck", "tests", "docs", "browser", "examples"]
 nox.options.error_on_missing_interpreters = True
 
 ROOT = Path(__file__).resolve().parent
@@ -71,6 +71,7 @@ def tests(session: nox.Session) -> None:
         "--ignore=docs/examples",
         "--ignore=docs/conf.py",
         "--ignore=docs/_ext",
+        "--ignore=tests/site",  # the built site's checks: `nox -s browser`
         *session.posargs,
     )
     # Docstring examples of the *installed* package.
@@ -101,6 +102,30 @@ def docs(session: nox.Session) -> None:
     session.log(
         f"site built: open {BUILD / 'html' / 'index.html'} or run `nox -s serve`"
     )
+
+
+@nox.session(python=PYTHON)
+def browser(session: nox.Session) -> None:
+    """Check the built site in Debian's chromium; run every snippet; follow every link.
+
+    Builds the site first (incrementally: unchanged pages come from the cache),
+    then runs tests/site: every page loads with no console error, no request to
+    another host, all images and maths rendered; search works; the copy button
+    copies code only; a phone-sized, dark-mode screenshot lands in
+    docs/_build/screenshots; every `>>>` snippet runs as copied; no internal
+    link or anchor is broken.
+    """
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        session.error(
+            "Debian's chromium is not installed: `sudo apt-get install -y chromium` "
+            "(Playwright drives it; `playwright install` cannot download browsers here)"
+        )
+    install(session, "docs", "test", "site")
+    session.env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    session.run("sphinx-build", *_sphinx_args())
+    session.env["MPLBACKEND"] = "Agg"
+    session.run("pytest", "tests/site", "-s", *session.posargs)
 
 
 @nox.session(python=PYTHON)

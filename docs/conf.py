@@ -117,6 +117,9 @@ html_theme = "sphinx_book_theme"
 html_title = "labcode"
 html_static_path: list[str] = []
 html_last_updated_fmt = ""
+# An explicit default colour mode: without it the theme's script logs
+# "Got invalid theme mode" on a first visit with empty storage.
+html_context = {"default_mode": "auto"}
 html_theme_options = {
     "show_toc_level": 2,
     "use_download_button": True,

@@ -448,6 +448,8 @@ def conv_forward(
 
     The output shape follows the floor rule:
 
+    >>> import numpy as np
+    >>> from labcode.conv import conv_forward
     >>> conv_forward(np.zeros((2, 3, 7, 7)), np.zeros((4, 3, 3, 3)), stride=2).shape
     (2, 4, 3, 3)
     """

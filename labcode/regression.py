@@ -346,6 +346,9 @@ def gradient_descent(
 
     A column-vector target gives a column-vector theta:
 
+    >>> import numpy as np
+    >>> from labcode.regression import add_intercept, gradient_descent
+    >>> x = np.array([0.0, 1.0, 2.0, 3.0])
     >>> theta, _ = gradient_descent(
     ...     add_intercept(x), (1 + 2 * x).reshape(-1, 1), lr=0.3, iterations=500
     ... )

@@ -1,0 +1,281 @@
+"""Checks of a built HTML site, the way readers use it.
+
+Pure functions over a directory of HTML (links, snippets) plus helpers that
+drive a real browser page (console errors, third-party requests, images, maths).
+They take any site directory, so the tests can also feed them small broken
+sites and show that each check fails when it should.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+# The copy button's configuration in docs/conf.py: prompts to strip, and only
+# lines that start with a prompt are copied.
+PROMPT = re.compile(r">>> |\.\.\. |\$ |In \[\d*\]: | {2,5}\.\.\.: ")
+
+
+# ------------------------------------------------------------------ parsing
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.ids: set[str] = set()
+        self.links: list[tuple[str, str]] = []  # (tag.attr, url)
+        self.snippets: list[str] = []
+        self._in_doctest = 0
+        self._pre_depth = 0
+        self._buffer: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        for key in ("id", "name"):
+            if attributes.get(key) and (key == "id" or tag == "a"):
+                self.ids.add(str(attributes[key]))
+        for attr in ("href", "src"):
+            value = attributes.get(attr)
+            if value is not None and tag in (
+                "a",
+                "link",
+                "img",
+                "script",
+                "iframe",
+                "source",
+            ):
+                self.links.append((f"{tag}.{attr}", value))
+        classes = (attributes.get("class") or "").split()
+        if (
+            tag == "div" and ("doctest" in classes or "highlight-pycon" in classes)
+        ) or (tag == "div" and self._in_doctest):
+            self._in_doctest += 1
+        if tag == "pre" and self._in_doctest:
+            self._pre_depth += 1
+            self._buffer = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "pre" and self._pre_depth:
+            self._pre_depth -= 1
+            self.snippets.append("".join(self._buffer))
+        if tag == "div" and self._in_doctest:
+            self._in_doctest -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self._pre_depth:
+            self._buffer.append(data)
+
+
+@functools.cache
+def parse(path: Path) -> _Collector:
+    collector = _Collector()
+    collector.feed(path.read_text(encoding="utf-8", errors="replace"))
+    return collector
+
+
+def html_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.html") if "_static" not in p.parts)
+
+
+# ------------------------------------------------------------------ links
+def broken_links(root: Path) -> list[str]:
+    """Every internal link or anchor in the site that points nowhere."""
+    problems = []
+    for page in html_files(root):
+        for where, url in parse(page).links:
+            parts = urlsplit(url)
+            if parts.scheme or url.startswith(
+                ("//", "mailto:", "data:", "javascript:")
+            ):
+                continue
+            target_path, fragment = unquote(parts.path), parts.fragment
+            target = page if not target_path else (page.parent / target_path).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                problems.append(
+                    f"{page.relative_to(root)}: {where} {url!r}: no such file"
+                )
+                continue
+            if (
+                fragment
+                and target.suffix == ".html"
+                and unquote(fragment) not in parse(target).ids
+            ):
+                problems.append(
+                    f"{page.relative_to(root)}: {where} {url!r}: no such anchor"
+                )
+    return problems
+
+
+# ------------------------------------------------------------------ snippets
+@dataclass
+class Snippet:
+    page: str
+    text: str  # as displayed, prompts and outputs included
+    code: str = field(init=False)  # as the copy button copies it
+
+    def __post_init__(self) -> None:
+        self.code = strip_like_copybutton(self.text)
+
+
+def strip_like_copybutton(text: str) -> str:
+    """Keep only the prompt lines, without their prompts (sphinx-copybutton's rules)."""
+    lines = []
+    for line in text.splitlines():
+        match = PROMPT.match(line)
+        if match:
+            lines.append(line[match.end() :])
+    return "\n".join(lines) + "\n"
+
+
+def snippets(root: Path) -> list[Snippet]:
+    found = []
+    for page in html_files(root):
+        for text in parse(page).snippets:
+            if ">>> " in text:
+                found.append(Snippet(str(page.relative_to(root)), text))
+    return found
+
+
+_RUNNER = r"""
+import doctest, sys
+text = sys.stdin.read()
+code, doc = text.split("\0")
+# 1. What the copy button puts on the clipboard runs as it is.
+exec(compile(code, "<copied snippet>", "exec"), {"__name__": "__main__"})
+# 2. The displayed outputs are what the code prints.
+flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+try:
+    from _pytest.doctest import _get_checker  # the NUMBER flag of the test suite
+    import _pytest.doctest as pd
+    flags |= pd._get_number_flag()
+    checker = _get_checker()
+except Exception:
+    checker = None
+test = doctest.DocTestParser().get_doctest(doc, {"__name__": "__main__"}, "snippet", None, 0)
+runner = doctest.DocTestRunner(checker=checker, optionflags=flags)
+runner.run(test, out=sys.stderr.write)
+sys.exit(1 if runner.failures else 0)
+"""
+
+
+def run_snippet(snippet: Snippet, timeout: float = 120) -> str | None:
+    """Run a snippet in a fresh interpreter; return the failure or None."""
+    done = subprocess.run(
+        [sys.executable, "-c", _RUNNER],
+        input=snippet.code + "\0" + snippet.text,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+        check=False,
+    )
+    if done.returncode:
+        return f"{snippet.page}: snippet failed\n{snippet.text}\n{done.stderr[-2000:]}"
+    return None
+
+
+# ------------------------------------------------------------------ serving
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@dataclass
+class LocalSite:
+    root: Path
+    base: str
+    server: http.server.ThreadingHTTPServer
+
+    def url(self, page: Path | str) -> str:
+        relative = page.relative_to(self.root) if isinstance(page, Path) else page
+        return f"{self.base}/{relative}"
+
+
+def serve(root: Path) -> Iterator[LocalSite]:
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield LocalSite(root, f"http://127.0.0.1:{server.server_port}", server)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# ------------------------------------------------------------------ the browser
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class PageReport:
+    url: str
+    console_errors: list[str] = field(default_factory=list)
+    foreign_requests: list[str] = field(default_factory=list)
+    broken_images: list[str] = field(default_factory=list)
+    math_elements: int = 0
+    typeset_math: int = 0
+
+    def problems(self) -> list[str]:
+        out = [f"console error: {e}" for e in self.console_errors]
+        out += [f"request to another host: {u}" for u in self.foreign_requests]
+        out += [f"image not loaded: {u}" for u in self.broken_images]
+        if self.math_elements and not self.typeset_math:
+            out.append(f"{self.math_elements} maths elements but no MathJax output")
+        return out
+
+
+def check_page(context, url: str, local_prefix: str) -> PageReport:
+    """Load one page; record console errors, foreign requests, images, maths."""
+    report = PageReport(url)
+    page = context.new_page()
+
+    def route(r):
+        target = r.request.url
+        if target.startswith((local_prefix, "data:", "blob:", "about:")):
+            r.continue_()
+        else:
+            report.foreign_requests.append(target)
+            r.abort()
+
+    page.route("**/*", route)
+    page.on(
+        "console",
+        lambda m: report.console_errors.append(m.text) if m.type == "error" else None,
+    )
+    page.on("pageerror", lambda e: report.console_errors.append(str(e)))
+    page.goto(url, wait_until="load")
+    report.math_elements = page.locator(".math").count()
+    if report.math_elements:
+        with contextlib.suppress(Exception):  # missing output is reported below
+            page.wait_for_selector("mjx-container", timeout=15000)
+        report.typeset_math = page.locator("mjx-container").count()
+    report.broken_images = page.evaluate(
+        "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
+    )
+    # Blocked requests show up as console errors too; keep them in one place.
+    report.console_errors = [
+        e
+        for e in report.console_errors
+        if "net::ERR_FAILED" not in e or not report.foreign_requests
+    ]
+    page.close()
+    return report

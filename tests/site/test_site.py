@@ -1,0 +1,110 @@
+"""The built site as readers meet it: every page in a real browser, every
+snippet copied and run, every internal link followed."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import time
+
+import pytest
+import sitecheck
+
+pytestmark = pytest.mark.site
+
+
+def test_every_page_loads_cleanly(site_root, local_site, browser, record_property):
+    context = browser.new_context()
+    pages = sitecheck.html_files(site_root)
+    start = time.perf_counter()
+    problems, blocked, math_pages = [], 0, 0
+    for page in pages:
+        report = sitecheck.check_page(context, local_site.url(page), local_site.base)
+        problems += [f"{page.relative_to(site_root)}: {p}" for p in report.problems()]
+        blocked += len(report.foreign_requests)
+        math_pages += bool(report.typeset_math)
+    context.close()
+    summary = {
+        "pages": len(pages),
+        "pages with typeset maths": math_pages,
+        "requests blocked": blocked,
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    print("browser check:", json.dumps(summary))
+    record_property("browser_summary", summary)
+    assert len(pages) > 20
+    assert math_pages >= 5
+    assert problems == []
+
+
+def test_search_finds_a_page_by_a_word_of_its_body(local_site, browser):
+    page = browser.new_page()
+    page.goto(local_site.url("search.html") + "?q=Noble", wait_until="load")
+    page.wait_for_selector("ul.search li a", timeout=20000)
+    hrefs = page.eval_on_selector_all(
+        "ul.search li a", "els => els.map(e => e.getAttribute('href'))"
+    )
+    page.close()
+    assert any("harris-corners" in h for h in hrefs), hrefs
+
+
+def test_copy_button_copies_code_without_prompts_or_output(local_site, browser):
+    context = browser.new_context()
+    context.grant_permissions(
+        ["clipboard-read", "clipboard-write"], origin=local_site.base
+    )
+    page = context.new_page()
+    page.goto(local_site.url("index.html"), wait_until="load")
+    block = page.locator("div.highlight-pycon, div.doctest").first
+    block.hover()
+    block.locator("button.copybtn").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    context.close()
+    assert ">>>" not in copied
+    assert "..." not in copied.replace("...,", "")
+    assert "array([ 3., -1.])" not in copied  # the output line stays behind
+    assert copied.splitlines()[0] == "import numpy as np"
+
+
+def test_phone_viewport_and_dark_mode(local_site, browser, site_root):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, color_scheme="dark"
+    )
+    page = context.new_page()
+    page.goto(local_site.url("topics/harris-corners.html"), wait_until="load")
+    shots = site_root.parent / "screenshots"
+    shots.mkdir(exist_ok=True)
+    page.screenshot(path=str(shots / "harris-corners-390x844-dark.png"))
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    theme = page.evaluate(
+        "document.documentElement.dataset.theme || document.documentElement.dataset.mode"
+    )
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    context.close()
+    assert overflow <= 1, f"the page is {overflow}px wider than a phone screen"
+    assert theme == "dark"
+    channels = [
+        int(c)
+        for c in background[background.index("(") + 1 : background.index(")")].split(
+            ","
+        )[:3]
+    ]
+    assert sum(channels) / 3 < 100, background
+
+
+def test_every_snippet_runs_as_copied(site_root):
+    found = sitecheck.snippets(site_root)
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        failures = [f for f in pool.map(sitecheck.run_snippet, found) if f]
+    pages = {s.page for s in found}
+    print(
+        f"snippets: {len(found)} from {len(pages)} pages run in {time.perf_counter() - start:.0f} s"
+    )
+    assert len(found) >= 50
+    assert failures == []
+
+
+def test_no_broken_internal_links(site_root):
+    problems = sitecheck.broken_links(site_root)
+    assert problems == []
