@@ -31,7 +31,10 @@ extensions = [
     "sphinx-mathjax-offline",  # MathJax 3 copied into _static: no CDN request
     "sphinx_copybutton",
     "sphinx_design",
-    "labcode_docs",  # source-keyed execution cache, failed-build cleanup, examples
+    "labcode_docs",
+    "notfound.extension",
+    "sphinx_codeautolink",
+    "sphinxcontrib.bibtex",  # source-keyed execution cache, failed-build cleanup, examples
 ]
 
 exclude_patterns = [
@@ -130,3 +133,28 @@ html_theme_options = {
 # The site must work from a local server and offline: no analytics, no CDN.
 html_copy_source = True
 html_show_sourcelink = True
+
+# -- 404 page (sphinx-notfound-page) --------------------------------------------
+# The site is served from the root of its host; the 404 page's links are absolute.
+notfound_urls_prefix = "/"
+notfound_context = {
+    "title": "Page not found",
+    "body": (
+        "<h1>Page not found</h1><p>There is no page at this address. Try the "
+        '<a href="/index.html">home page</a>, the <a href="/search.html">search</a> '
+        'or the <a href="/api.html">API reference</a>.</p>'
+    ),
+}
+
+# -- Bibliography (sphinxcontrib-bibtex) ----------------------------------------
+bibtex_bibfiles = ["references.bib"]
+bibtex_default_style = "plain"
+bibtex_reference_style = "author_year"
+
+# -- Names in code link to the API (sphinx-codeautolink) ---------------------------
+# Every name used in a code cell links to its API entry, and every API entry gets
+# an "examples" list of the pages that use it. Offline: no intersphinx.
+codeautolink_autodoc_inject = True
+codeautolink_concat_default = True
+codeautolink_warn_on_missing_inventory = False
+codeautolink_warn_on_failed_resolve = False

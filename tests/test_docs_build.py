@@ -60,6 +60,7 @@ class Site:
             labcode_watched_sources = [{str(self.pkg)!r}]
             labcode_examples_dir = ""
             nitpicky = False
+            bibtex_bibfiles = [{str(REAL_CONF.parent / "references.bib")!r}]
         """
         (self.src / "conf.py").write_text(textwrap.dedent(conf))
         (self.src / "index.md").write_text("# Home\n\n```{toctree}\npage\n```\n")

@@ -28,6 +28,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import nbformat
+from jupyter_cache import get_cache
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.util import logging
@@ -158,6 +160,63 @@ def _build_finished(app: Sphinx, exception: Exception | None) -> None:
         )
 
 
+def _with_outputs(app: Sphinx, path: Path) -> Any:
+    """The executed notebook: as written by myst-nb, or merged from its cache.
+
+    In cache mode myst-nb writes the notebook without outputs and keeps them in
+    jupyter-cache; a page without a cached execution gets no download.
+    """
+    notebook = nbformat.read(path, as_version=4)
+    if any(c.get("outputs") for c in notebook.cells if c.cell_type == "code"):
+        return notebook
+    try:
+        cache = get_cache(app.config.nb_execution_cache_path)
+        _, merged = cache.merge_match_into_notebook(notebook)
+    except KeyError:  # jupyter-cache: no cached execution matches
+        return None
+    return merged
+
+
+def _download_links(
+    app: Sphinx,
+    pagename: str,
+    templatename: str,
+    context: dict[str, Any],
+    doctree: Any,
+) -> None:
+    """Offer every executed page's source and executed notebook for download.
+
+    myst-nb writes each executed notebook to ``jupyter_execute/<page>.ipynb``
+    beside the HTML output; it is copied, with the page's source, to
+    ``_notebooks/`` in the site, and the page gets links to both.
+    """
+    if app.builder.format != "html" or doctree is None:
+        return
+    executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    if not executed.is_file():
+        return
+    notebook = _with_outputs(app, executed)
+    if notebook is None:
+        return
+    source = Path(app.env.doc2path(pagename))
+    target_dir = Path(app.outdir) / "_notebooks" / Path(pagename).parent
+    target_dir.mkdir(parents=True, exist_ok=True)
+    name = Path(pagename).name
+    nbformat.write(notebook, target_dir / f"{name}.ipynb")
+    shutil.copyfile(source, target_dir / f"{name}{source.suffix}")
+    pathto = context["pathto"]
+    nb_url = pathto(f"_notebooks/{pagename}.ipynb", 1)
+    src_url = pathto(f"_notebooks/{pagename}{source.suffix}", 1)
+    context["body"] = context.get("body", "") + (
+        '<div class="labcode-downloads admonition note"><p class="admonition-title">'
+        "Download this page</p><p>"
+        f'<a class="reference download" href="{src_url}" download>source '
+        f"(<code>{name}{source.suffix}</code>)</a> &middot; "
+        f'<a class="reference download" href="{nb_url}" download>executed notebook '
+        f"(<code>{name}.ipynb</code>)</a></p></div>"
+    )
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     """Register the config values and event handlers."""
     # Paths are relative to the Sphinx source directory.
@@ -169,6 +228,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("labcode_source_hash", "", "env", str)
     # Run before myst-nb reads its own configuration (priority < 500).
     app.connect("config-inited", _config_inited, priority=100)
+    app.connect("html-page-context", _download_links)
     app.connect("build-finished", _check_offline, priority=400)
     app.connect("build-finished", _build_finished, priority=900)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -98,7 +98,12 @@ def broken_links(root: Path) -> list[str]:
             ):
                 continue
             target_path, fragment = unquote(parts.path), parts.fragment
-            target = page if not target_path else (page.parent / target_path).resolve()
+            if not target_path:
+                target = page
+            elif target_path.startswith("/"):  # root-relative (the 404 page's links)
+                target = root / target_path.lstrip("/")
+            else:
+                target = (page.parent / target_path).resolve()
             if target.is_dir():
                 target = target / "index.html"
             if not target.exists():

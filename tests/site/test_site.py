@@ -108,3 +108,39 @@ def test_every_snippet_runs_as_copied(site_root):
 def test_no_broken_internal_links(site_root):
     problems = sitecheck.broken_links(site_root)
     assert problems == []
+
+
+def test_topic_pages_and_examples_offer_downloads(site_root):
+    pages = sorted(site_root.glob("topics/*.html")) + sorted(
+        site_root.glob("examples/*.html")
+    )
+    assert len(pages) >= 15
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert "labcode-downloads" in text, page
+        stem = f"_notebooks/{page.relative_to(site_root).with_suffix('')}"
+        assert (site_root / f"{stem}.ipynb").is_file(), page
+        notebook = json.loads((site_root / f"{stem}.ipynb").read_text(encoding="utf-8"))
+        outputs = sum(
+            len(c.get("outputs", []))
+            for c in notebook["cells"]
+            if c["cell_type"] == "code"
+        )
+        assert outputs > 0, f"{page}: the downloadable notebook has no outputs"
+
+
+def test_names_in_code_link_to_the_api_and_back(site_root):
+    topic = (site_root / "topics" / "harris-corners.html").read_text(encoding="utf-8")
+    assert 'href="../api/corners.html#labcode.corners.harris_response"' in topic
+    api = (site_root / "api" / "corners.html").read_text(encoding="utf-8")
+    assert 'href="../topics/harris-corners.html' in api
+
+
+def test_bibliography_404_execution_and_performance_pages(site_root):
+    bibliography = (site_root / "bibliography.html").read_text(encoding="utf-8")
+    for key_text in ["glorot", "harris", "problem details", "stack versus registers"]:
+        assert key_text in bibliography.lower()
+    assert "Page not found" in (site_root / "404.html").read_text(encoding="utf-8")
+    execution = (site_root / "execution.html").read_text(encoding="utf-8")
+    assert "harris-corners" in execution
+    assert "Performance" in (site_root / "performance.html").read_text(encoding="utf-8")
