@@ -178,13 +178,7 @@ class _Store:
     ) -> sqlite3.Row:
         """Apply `fields` if the stored user still has `expected_etag` (when given)."""
         with self.lock:
-            row = self.db.execute(
-                "SELECT * FROM users WHERE id = ?", (user_id,)
-            ).fetchone()
-            if row is None:
-                raise _not_found(user_id)
-            if expected_etag is not None and expected_etag != _etag(_to_json(row)):
-                raise _precondition_failed()
+            row = self._current(user_id, expected_etag)
             changed = {k: v for k, v in fields.items() if row[k] != v}
             if changed:  # an identical PUT changes nothing, not even updatedAt
                 assignments = ", ".join(f"{k} = ?" for k in changed)
@@ -202,14 +196,19 @@ class _Store:
 
     def delete(self, user_id: int, expected_etag: str | None) -> None:
         with self.lock:
-            row = self.db.execute(
-                "SELECT * FROM users WHERE id = ?", (user_id,)
-            ).fetchone()
-            if row is None:
-                raise _not_found(user_id)
-            if expected_etag is not None and expected_etag != _etag(_to_json(row)):
-                raise _precondition_failed()
+            self._current(user_id, expected_etag)
             self.db.execute("DELETE FROM users WHERE id = ?", (user_id,))
+
+    def _current(self, user_id: int, expected_etag: str | None) -> sqlite3.Row:
+        """Return the stored user (404 if none) checked against If-Match (412); lock held."""
+        row: sqlite3.Row | None = self.db.execute(
+            "SELECT * FROM users WHERE id = ?", (user_id,)
+        ).fetchone()
+        if row is None:
+            raise _not_found(user_id)
+        if expected_etag is not None and expected_etag != _etag(_to_json(row)):
+            raise _precondition_failed()
+        return row
 
 
 def _to_json(row: sqlite3.Row) -> dict[str, Any]:
