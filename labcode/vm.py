@@ -382,9 +382,61 @@ def _small_increment(node: ast.AugAssign) -> int | None:
     return step if -128 <= step <= 127 else None
 
 
-class _StackCompiler:
+class _Compiler:
+    """What both compilers share: the code list, branch patching, control flow.
+
+    Subclasses emit expressions, assignments and the test of a branch; ``if``
+    and ``while`` are laid out the same way for both machines.
+    """
+
     def __init__(self) -> None:
         self.code: list[tuple[object, ...]] = []
+
+    def branch_if_false(self, test: ast.expr) -> int:
+        """Emit a test that jumps when false; return the index to patch."""
+        raise NotImplementedError
+
+    def assign(self, node: ast.Assign | ast.AugAssign) -> None:
+        raise NotImplementedError
+
+    def start_statement(self) -> None:
+        """Prepare for a statement (the register machine frees its temporaries)."""
+
+    def patch(self, at: int, target: int) -> None:
+        """Set the branch target, the last field of the instruction at `at`."""
+        self.code[at] = (*self.code[at][:-1], target)
+
+    def stmts(self, body: list[ast.stmt]) -> None:
+        for node in body:
+            self.stmt(node)
+
+    def stmt(self, node: ast.stmt) -> None:
+        self.start_statement()
+        if isinstance(node, ast.Assign | ast.AugAssign):
+            self.assign(node)
+        elif isinstance(node, ast.If):
+            jump_false = self.branch_if_false(node.test)
+            self.stmts(node.body)
+            if node.orelse:
+                jump_end = len(self.code)
+                self.code.append(("JUMP", None))
+                self.patch(jump_false, len(self.code))
+                self.stmts(node.orelse)
+                self.patch(jump_end, len(self.code))
+            else:
+                self.patch(jump_false, len(self.code))
+        elif isinstance(node, ast.While):
+            top = len(self.code)
+            jump_false = self.branch_if_false(node.test)
+            self.stmts(node.body)
+            self.code.append(("JUMP", top))
+            self.patch(jump_false, len(self.code))
+        # Pass and bare names/constants compile to nothing.
+
+
+class _StackCompiler(_Compiler):
+    def __init__(self) -> None:
+        super().__init__()
         self.vars = _Variables()
         self.constants: list[int] = []
 
@@ -431,47 +483,20 @@ class _StackCompiler:
             self.code.append(("IF_FALSE", None))
         return len(self.code) - 1
 
-    def patch(self, at: int, target: int) -> None:
-        self.code[at] = (self.code[at][0], target)
-
-    def stmts(self, body: list[ast.stmt]) -> None:
-        for node in body:
-            self.stmt(node)
-
-    def stmt(self, node: ast.stmt) -> None:
+    def assign(self, node: ast.Assign | ast.AugAssign) -> None:
         if isinstance(node, ast.Assign):
-            target = node.targets[0]
-            assert isinstance(target, ast.Name)  # noqa: S101 - checked by _check_node
-            self.expr(node.value)
-            self.code.append(("STORE", self.vars.slot(target.id)))
-        elif isinstance(node, ast.AugAssign):
-            assert isinstance(node.target, ast.Name)  # noqa: S101 - checked by _check_node
-            step = _small_increment(node)
-            if step is not None:  # x += c: one instruction, as the JVM's iinc
-                self.code.append(("IINC", self.vars.slot(node.target.id), step))
-                return
-            self.code.append(("LOAD", self.vars.slot(node.target.id)))
-            self.expr(node.value)
-            self.code.append((_ARITH[type(node.op)][0].upper(),))
-            self.code.append(("STORE", self.vars.slot(node.target.id)))
-        elif isinstance(node, ast.If):
-            jump_false = self.branch_if_false(node.test)
-            self.stmts(node.body)
-            if node.orelse:
-                jump_end = len(self.code)
-                self.code.append(("JUMP", None))
-                self.patch(jump_false, len(self.code))
-                self.stmts(node.orelse)
-                self.patch(jump_end, len(self.code))
-            else:
-                self.patch(jump_false, len(self.code))
-        elif isinstance(node, ast.While):
-            top = len(self.code)
-            jump_false = self.branch_if_false(node.test)
-            self.stmts(node.body)
-            self.code.append(("JUMP", top))
-            self.patch(jump_false, len(self.code))
-        # Pass and bare names/constants compile to nothing.
+            self.expr(node.value)  # first: variables get slots in reading order
+            self.code.append(("STORE", self.vars.slot(_target(node))))
+            return
+        slot = self.vars.slot(_target(node))
+        step = _small_increment(node)
+        if step is not None:  # x += c: one instruction, as the JVM's iinc
+            self.code.append(("IINC", slot, step))
+            return
+        self.code.append(("LOAD", slot))
+        self.expr(node.value)
+        self.code.append((_ARITH[type(node.op)][0].upper(),))
+        self.code.append(("STORE", slot))
 
 
 def compile_stack(source: str) -> Program:
@@ -528,9 +553,9 @@ def compile_stack(source: str) -> Program:
 Operand = tuple[str, int]  # ("r", register) or ("k", literal)
 
 
-class _RegisterCompiler:
+class _RegisterCompiler(_Compiler):
     def __init__(self, variables: list[str]) -> None:
-        self.code: list[tuple[object, ...]] = []
+        super().__init__()
         self.vars = _Variables()
         for name in variables:  # locals take the first registers
             self.vars.slot(name)
@@ -621,42 +646,15 @@ class _RegisterCompiler:
         self.in_use = saved
         return len(self.code) - 1
 
-    def patch(self, at: int, target: int) -> None:
-        self.code[at] = (*self.code[at][:-1], target)
-
-    def stmts(self, body: list[ast.stmt]) -> None:
-        for node in body:
-            self.stmt(node)
-
-    def stmt(self, node: ast.stmt) -> None:
+    def start_statement(self) -> None:
         self.in_use = 0
-        if isinstance(node, ast.Assign):
-            target = node.targets[0]
-            assert isinstance(target, ast.Name)  # noqa: S101 - checked by _check_node
-            self.expr(node.value, ("r", self.vars.slot(target.id)))
-        elif isinstance(node, ast.AugAssign):
-            assert isinstance(node.target, ast.Name)  # noqa: S101 - checked by _check_node
-            as_binop = ast.BinOp(
-                left=ast.Name(id=node.target.id), op=node.op, right=node.value
-            )
-            self.expr(as_binop, ("r", self.vars.slot(node.target.id)))
-        elif isinstance(node, ast.If):
-            jump_false = self.branch_if_false(node.test)
-            self.stmts(node.body)
-            if node.orelse:
-                jump_end = len(self.code)
-                self.code.append(("JUMP", None))
-                self.patch(jump_false, len(self.code))
-                self.stmts(node.orelse)
-                self.patch(jump_end, len(self.code))
-            else:
-                self.patch(jump_false, len(self.code))
-        elif isinstance(node, ast.While):
-            top = len(self.code)
-            jump_false = self.branch_if_false(node.test)
-            self.stmts(node.body)
-            self.code.append(("JUMP", top))
-            self.patch(jump_false, len(self.code))
+
+    def assign(self, node: ast.Assign | ast.AugAssign) -> None:
+        name = _target(node)
+        value = node.value
+        if isinstance(node, ast.AugAssign):
+            value = ast.BinOp(left=ast.Name(id=name), op=node.op, right=node.value)
+        self.expr(value, ("r", self.vars.slot(name)))
 
 
 def compile_register(source: str) -> Program:
