@@ -322,18 +322,15 @@ class MLP:
     def _forward(self, x: FloatArray) -> tuple[list[FloatArray], FloatArray]:
         """Return the activations of every layer (input first) and the log-probabilities."""
         hs = [x]
-        last = len(self.weights) - 1
-        for k, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+        for w, b in zip(self.weights[:-1], self.biases[:-1], strict=True):
             z = hs[-1] @ w
             z += b
-            if k < last:
-                hs.append(_activate(z, self.activation))
-            else:
-                z -= np.max(z, axis=1, keepdims=True)
-                z -= np.log(np.sum(np.exp(z), axis=1, keepdims=True))
-                return hs, z  # log-softmax
-        msg = "unreachable: a network has at least one layer"  # pragma: no cover
-        raise AssertionError(msg)  # pragma: no cover
+            hs.append(_activate(z, self.activation))
+        z = hs[-1] @ self.weights[-1]
+        z += self.biases[-1]
+        z -= np.max(z, axis=1, keepdims=True)  # log-softmax, stable
+        z -= np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+        return hs, z
 
     def _penalty(self) -> float:
         if self.l2 == 0:
