@@ -9,6 +9,7 @@ sites and show that each check fails when it should.
 from __future__ import annotations
 
 import contextlib
+import doctest
 import functools
 import http.server
 import os
@@ -16,6 +17,7 @@ import re
 import subprocess
 import sys
 import threading
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -152,23 +154,41 @@ def snippets(root: Path) -> list[Snippet]:
     return found
 
 
+# The doctest flags of the test suite, read from the one place they are set
+# (pyproject.toml), so that a snippet passes here exactly when it passes pytest.
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+
+
+def doctest_flag_names(pyproject: Path = PYPROJECT) -> list[str]:
+    """The `doctest_optionflags` of pytest's configuration in `pyproject`."""
+    config = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    return list(config["tool"]["pytest"]["ini_options"]["doctest_optionflags"])
+
+
+def doctest_flags(names: list[str]) -> int:
+    """The standard doctest option flags named in `names`, or'ed together."""
+    flags = 0
+    for name in names:
+        if name not in doctest.OPTIONFLAGS_BY_NAME:
+            msg = (
+                f"doctest_optionflags: {name!r} is not a flag of the standard doctest "
+                f"module; a reader pasting a snippet gets plain doctest semantics"
+            )
+            raise ValueError(msg)
+        flags |= doctest.OPTIONFLAGS_BY_NAME[name]
+    return flags
+
+
 _RUNNER = r"""
 import doctest, sys
 text = sys.stdin.read()
 code, doc = text.split("\0")
 # 1. What the copy button puts on the clipboard runs as it is.
 exec(compile(code, "<copied snippet>", "exec"), {"__name__": "__main__"})
-# 2. The displayed outputs are what the code prints.
-flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
-try:
-    from _pytest.doctest import _get_checker  # the NUMBER flag of the test suite
-    import _pytest.doctest as pd
-    flags |= pd._get_number_flag()
-    checker = _get_checker()
-except Exception:
-    checker = None
+# 2. The displayed outputs are what the code prints, under pytest's flags.
+flags = int(sys.argv[1])
 test = doctest.DocTestParser().get_doctest(doc, {"__name__": "__main__"}, "snippet", None, 0)
-runner = doctest.DocTestRunner(checker=checker, optionflags=flags)
+runner = doctest.DocTestRunner(optionflags=flags)
 runner.run(test, out=sys.stderr.write)
 sys.exit(1 if runner.failures else 0)
 """
@@ -177,7 +197,7 @@ sys.exit(1 if runner.failures else 0)
 def run_snippet(snippet: Snippet, timeout: float = 120) -> str | None:
     """Run a snippet in a fresh interpreter; return the failure or None."""
     done = subprocess.run(
-        [sys.executable, "-c", _RUNNER],
+        [sys.executable, "-c", _RUNNER, str(doctest_flags(doctest_flag_names()))],
         input=snippet.code + "\0" + snippet.text,
         capture_output=True,
         text=True,

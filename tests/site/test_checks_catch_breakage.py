@@ -45,6 +45,25 @@ def test_broken_snippet_is_reported(tmp_path):
     assert "ModuleNotFoundError" in results[2]
 
 
+def test_snippets_use_the_doctest_flags_of_pytest(pytestconfig):
+    # One place: pyproject.toml, read by pytest and by the copy-and-run check.
+    names = sitecheck.doctest_flag_names()
+    assert names == pytestconfig.getini("doctest_optionflags")
+    assert "NUMBER" not in names  # a reader's plain doctest has no such forgiveness
+    with pytest.raises(ValueError, match="'NUMBER' is not a flag"):
+        sitecheck.doctest_flags(["ELLIPSIS", "NUMBER"])
+
+
+def test_snippet_with_rounded_output_shown_is_reported(tmp_path):
+    # NUMBER would accept 0.3 for 0.30000000000000004; a reader pasting it would not.
+    unrounded = '<div class="doctest highlight-default"><div class="highlight"><pre>&gt;&gt;&gt; 0.1 + 0.2\n0.3\n</pre></div></div>'
+    rounded = '<div class="doctest highlight-default"><div class="highlight"><pre>&gt;&gt;&gt; round(0.1 + 0.2, 3)\n0.3\n</pre></div></div>'
+    write(tmp_path, "index.html", unrounded + rounded)
+    results = [sitecheck.run_snippet(s) for s in sitecheck.snippets(tmp_path)]
+    assert "Got:\n    0.30000000000000004" in results[0]
+    assert results[1] is None
+
+
 def test_external_script_is_blocked_and_reported(tmp_path, browser):
     write(
         tmp_path,
