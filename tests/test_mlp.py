@@ -260,7 +260,7 @@ Y = np.array([0, 1, 2, 1])
         (
             lambda: glorot_uniform(3, 3, rng=np.random.RandomState(0)),
             TypeError,
-            r"rng must be None, an int seed or a numpy.random.Generator",
+            r"rng must be None, a non-negative int seed or a numpy\.random\.Generator",
         ),
     ],
     ids=[

@@ -2,12 +2,18 @@ import numpy as np
 import pytest
 
 from labcode._validation import (
+    MAX_ELEMENTS,
     as_float_array,
+    as_int_array,
+    check_bool,
+    check_callable,
     check_choice,
     check_int,
     check_ndim,
     check_real,
     check_rng,
+    check_shape,
+    check_size,
     float_dtype,
     format_shape,
 )
@@ -132,7 +138,9 @@ def test_check_choice():
         ValueError, match="method must be one of 'direct', 'fft'; got 'FFT'"
     ):
         check_choice("FFT", "method", ["direct", "fft"])
-    with pytest.raises(ValueError, match="got 3"):
+    with pytest.raises(
+        TypeError, match="method must be one of 'direct'; got 3 of type int"
+    ):
         check_choice(3, "method", ["direct"])
 
 
@@ -144,8 +152,123 @@ def test_check_rng():
     np.testing.assert_array_equal(a, b)
     assert isinstance(check_rng(None), np.random.Generator)
     with pytest.raises(
-        TypeError, match=r"rng must be None, an int seed or a numpy\.random\.Generator"
+        TypeError,
+        match=r"rng must be None, a non-negative int seed or a numpy\.random\.Generator",
     ):
         check_rng(np.random.RandomState(0))
-    with pytest.raises(TypeError, match="got float"):
+    with pytest.raises(TypeError, match=r"got 1.5 of type float"):
         check_rng(1.5)
+    with pytest.raises(TypeError, match="of type bool"):
+        check_rng(True)
+    with pytest.raises(ValueError, match=r"rng must be .*; got -1$"):
+        check_rng(-1)
+    with pytest.raises(ValueError, match=r"seed must be"):
+        check_rng(-1, "seed")
+    assert isinstance(check_rng(np.uint8(3)), np.random.Generator)
+
+
+def test_check_real_huge_int_is_not_finite():
+    with pytest.raises(ValueError, match=r"lr must be finite; got 1000"):
+        check_real(10**400, "lr")
+    with pytest.raises(TypeError, match="lr must be a real number; got 1j"):
+        check_real(1j, "lr")
+    with pytest.raises(TypeError, match=r"np.True_ of type bool"):
+        check_real(np.True_, "lr")
+    with pytest.raises(ValueError, match=r"s must be <= 2.0 \(why\); got 3.0"):
+        check_real(3, "s", high=2.0, why="why")
+
+
+def test_check_int_maximum():
+    assert check_int(5, "n", maximum=5) == 5
+    with pytest.raises(ValueError, match=r"^n must be <= 5 \(a reason\); got 6$"):
+        check_int(6, "n", maximum=5, why="a reason")
+    with pytest.raises(ValueError, match=r"^n must be <= 5; got 6$"):
+        check_int(6, "n", maximum=5)
+    with pytest.raises(TypeError, match=r"np.True_ of type bool"):
+        check_int(np.True_, "n")
+    with pytest.raises(TypeError, match="n must be an integer; got None"):
+        check_int(None, "n")
+
+
+@pytest.mark.parametrize("ok", [True, False, np.True_, np.False_])
+def test_check_bool_accepts(ok):
+    assert check_bool(ok, "flag") is bool(ok)
+
+
+@pytest.mark.parametrize("bad", [None, 0, 1, 1.0, "yes", np.array([True])])
+def test_check_bool_refuses_truthiness(bad):
+    with pytest.raises(
+        TypeError, match=r"^flag must be a bool \(True or False\); got "
+    ):
+        check_bool(bad, "flag")
+
+
+def test_check_callable():
+    check_callable(len, "f")
+    with pytest.raises(TypeError, match=r"^f must be callable; got 'x' of type str$"):
+        check_callable("x", "f")
+
+
+def test_check_shape_and_size():
+    check_shape(np.zeros((2, 3)), "a", (2, 3))
+    with pytest.raises(
+        ValueError, match=r"^a must have shape \(2, 3\); got shape \(3,\)$"
+    ):
+        check_shape(np.zeros(3), "a", (2, 3))
+    check_size(10, "x", 10)
+    with pytest.raises(
+        ValueError, match=r"^x must need at most 10 elements; got 11 elements$"
+    ):
+        check_size(11, "x", 10)
+    with pytest.raises(
+        ValueError, match=r"x must need at most 3 elements; got shape \(4,\)"
+    ):
+        as_float_array(np.zeros(4), "x", max_size=3)
+    assert MAX_ELEMENTS == 1 << 27
+
+
+def test_as_float_array_contiguous():
+    f = np.asfortranarray(np.arange(6.0).reshape(2, 3))
+    out = as_float_array(f, "x", contiguous=True)
+    assert out.flags.c_contiguous
+    np.testing.assert_array_equal(out, f)
+    c = np.arange(6.0).reshape(2, 3)
+    assert as_float_array(c, "x", contiguous=True) is c
+    strided = np.arange(10.0)[::2]
+    assert as_float_array(strided, "x", contiguous=True).flags.c_contiguous
+
+
+def test_as_float_array_overflowing_ints():
+    with pytest.raises(TypeError, match="x must be a numeric array; got dtype object"):
+        as_float_array([10**400], "x")
+
+
+def test_as_int_array():
+    out = as_int_array([0, 2, 1], "y", ndim=1, minimum=0, maximum=2)
+    assert out.dtype == np.intp
+    assert out.tolist() == [0, 2, 1]
+    assert as_int_array([0.0, 3.0], "y").tolist() == [0, 3]
+    assert as_int_array([True, False], "y").tolist() == [1, 0]
+    assert as_int_array([], "y", allow_empty=True).shape == (0,)
+    with pytest.raises(TypeError, match="y must hold integers; got dtype float64"):
+        as_int_array([0.5], "y")
+    with pytest.raises(TypeError, match="y must hold integers"):
+        as_int_array([np.nan], "y")
+    with pytest.raises(
+        ValueError, match=r"^y must hold values in 0\.\.2; got values from -1 to 1$"
+    ):
+        as_int_array([-1, 1], "y", minimum=0, maximum=2)
+    with pytest.raises(ValueError, match=r"^y must hold values >= 0"):
+        as_int_array([-1], "y", minimum=0)
+    with pytest.raises(ValueError, match=r"^y must hold values <= 0"):
+        as_int_array([1], "y", maximum=0)
+    with pytest.raises(ValueError, match="y must be 1-D"):
+        as_int_array([[1]], "y", ndim=1)
+    with pytest.raises(ValueError, match="y must not be empty"):
+        as_int_array([], "y")
+    with pytest.raises(ValueError, match="fit in"):
+        as_int_array([1e300], "y")
+    with pytest.raises(ValueError, match="fit in"):
+        as_int_array(np.array([2**64 - 1], dtype=np.uint64), "y")
+    with pytest.raises(TypeError, match="y must be a numeric array"):
+        as_int_array(["a"], "y")
