@@ -14,6 +14,7 @@ from labcode.vm import (
     run,
     trace,
 )
+from labcode.vm.instructions import Binary, Imm, Local, Push, Reg, StackOp
 
 VARS = ["a", "b", "c", "d"]
 
@@ -270,3 +271,26 @@ def test_trace_records_every_step_and_agrees_with_run():
     stack_states = [state for _, state in trace(compile_stack("x = a - 3"), a=10)]
     assert stack_states == ["stack [10]", "stack [10, 3]", "stack [7]", "stack []"]
     assert len(trace(compile_stack("while 1:\n    a += 1\n"), a=0, max_steps=7)) == 7
+
+
+# ------------------------------------------------------------------ typed records
+def test_instructions_are_typed_records():
+    stack = compile_stack("x = a * 2 + 1\n")
+    assert stack.code[:3] == [Local("LOAD", 0), Push("PUSH", 2), StackOp("MUL")]
+    register = compile_register("x = a * 2 + 1\n")
+    assert register.code[0] == Binary("MUL", Reg(2), Reg(0), Imm(2))
+    assert register.code[0].b == Imm(2)
+    assert register.code[0].b != Reg(2)
+
+
+def test_long_sums_compile_without_recursion():
+    # A 600-term sum nests 600 deep: the compilers and the checks use no recursion.
+    terms = 600
+    source = "x = " + " + ".join(["a"] * terms) + "\n"
+    for compile_ in (compile_stack, compile_register):
+        assert run(compile_(source), a=3).variables["x"] == 3 * terms
+    elifs = "x = 0\nif a == 0:\n    x = 1\n" + "".join(
+        f"elif a == {i}:\n    x = {i + 1}\n" for i in range(1, 300)
+    )
+    for compile_ in (compile_stack, compile_register):
+        assert run(compile_(elifs), a=250).variables["x"] == 251

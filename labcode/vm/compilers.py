@@ -1,0 +1,690 @@
+"""The front end and the two compilers of the tiny language.
+
+The source is parsed with :mod:`ast`, every node is checked against the subset
+(anything else is a :class:`~labcode.vm.CompileError` naming the construct and
+its line), and the same tree is compiled for the stack machine
+(:func:`~labcode.vm.compile_stack`) and for the register machine
+(:func:`~labcode.vm.compile_register`).
+
+Compilation does not recurse on the Python stack: each compiler method is a
+generator that yields the sub-tasks it needs (``value = yield self.expr(node)``),
+and ``_run_task`` drives them with an explicit stack, so a sum of thousands of
+terms compiles as easily as a short one. The limits that remain are
+:data:`~labcode.vm.MAX_SOURCE_CHARS`, :data:`~labcode.vm.MAX_INT_BITS` and the
+nesting that Python's own parser accepts.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Generator
+from typing import Any, TypeVar
+
+from labcode.vm.instructions import (
+    COMPARISONS,
+    MAX_INT_BITS,
+    Binary,
+    Branch,
+    CompareBranch,
+    Iinc,
+    Imm,
+    Instruction,
+    LoadK,
+    Local,
+    Operand,
+    Program,
+    Push,
+    Reg,
+    StackOp,
+    Unary,
+)
+
+__all__ = ["MAX_SOURCE_CHARS", "CompileError", "compile_register", "compile_stack"]
+
+#: The longest source accepted, in characters (a bound on the work of compiling).
+MAX_SOURCE_CHARS = 100_000
+
+_T = TypeVar("_T")
+#: A compilation step: a generator that yields sub-steps and returns its result.
+_Task = Generator[Any, Any, _T]
+
+
+class CompileError(ValueError):
+    """The source uses something outside the language; the message says what."""
+
+
+_ARITH: dict[type[ast.operator], str] = {
+    ast.Add: "add",
+    ast.Sub: "sub",
+    ast.Mult: "mul",
+    ast.FloorDiv: "div",
+    ast.Mod: "mod",
+}
+_COMPARE: dict[type[ast.cmpop], str] = {
+    ast.Lt: "lt",
+    ast.LtE: "le",
+    ast.Gt: "gt",
+    ast.GtE: "ge",
+    ast.Eq: "eq",
+    ast.NotEq: "ne",
+}
+_NEGATED = {name: negated for name, (negated, _) in COMPARISONS.items()}
+_SWAPPED = {name: swapped for name, (_, swapped) in COMPARISONS.items()}
+_COMMUTATIVE = {"add", "mul"}
+_UNPATCHED = -1  # the target of a branch until `patch` sets it
+
+
+def _run_task(task: _Task[_T]) -> _T:
+    """Run a generator-based recursion with an explicit stack instead of Python's."""
+    stack: list[_Task[Any]] = [task]
+    value: Any = None
+    while True:
+        try:
+            child = stack[-1].send(value)
+        except StopIteration as done:
+            stack.pop()
+            if not stack:
+                result: _T = done.value
+                return result
+            value = done.value
+        else:
+            stack.append(child)
+            value = None
+
+
+# --------------------------------------------------------------------------
+# Front end: parse and check the subset
+# --------------------------------------------------------------------------
+
+
+def _reject(node: ast.AST, what: str) -> CompileError:
+    """Return the error for an unsupported construct at `node`'s line."""
+    line = getattr(node, "lineno", "?")
+    return CompileError(f"line {line}: {what} is not supported by the tiny language")
+
+
+def _parse(source: object) -> list[ast.stmt]:
+    """Check `source`, parse it and check every node against the subset."""
+    if not isinstance(source, str):
+        msg = f"source must be a str of Python-syntax code; got {type(source).__name__}"
+        raise TypeError(msg)
+    if len(source) > MAX_SOURCE_CHARS:
+        msg = (
+            f"source must be at most MAX_SOURCE_CHARS = {MAX_SOURCE_CHARS} characters; "
+            f"got {len(source)}"
+        )
+        raise ValueError(msg)
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        msg = f"line {exc.lineno}: not valid Python syntax: {exc.msg}"
+        raise CompileError(msg) from exc
+    except ValueError as exc:  # a null character, in some Python versions
+        msg = f"source is not valid Python syntax: {exc}"
+        raise CompileError(msg) from exc
+    except (RecursionError, MemoryError) as exc:
+        msg = (
+            "source nests expressions or statements deeper than Python's parser allows"
+        )
+        raise CompileError(msg) from exc
+    _check_tree(tree)
+    return tree.body
+
+
+def _check_tree(tree: ast.AST) -> None:
+    """Check every node in source order; operators take the enclosing line."""
+    pending: list[tuple[ast.AST, int]] = [(tree, 1)]
+    while pending:
+        node, line = pending.pop()
+        line = getattr(node, "lineno", line)
+        try:
+            _check_node(node)
+        except CompileError as exc:
+            if "line ?" in str(exc):
+                raise CompileError(
+                    str(exc).replace("line ?", f"line {line}", 1)
+                ) from None
+            raise
+        children = list(ast.iter_child_nodes(node))
+        pending.extend((child, line) for child in reversed(children))
+
+
+_ALLOWED = (
+    ast.Module,
+    ast.Assign,
+    ast.AugAssign,
+    ast.If,
+    ast.While,
+    ast.Expr,
+    ast.Name,
+    ast.Constant,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Compare,
+    ast.Load,
+    ast.Store,
+    ast.Pass,
+    ast.USub,
+    ast.UAdd,
+    *_ARITH,
+    *_COMPARE,
+)
+
+
+def _check_node(node: ast.AST) -> None:
+    """Raise CompileError if `node` itself is outside the subset."""
+    if not isinstance(node, _ALLOWED):
+        raise _reject(node, _describe(node))
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise _reject(node, f"the constant {value!r} (only integers)")
+        if value.bit_length() > MAX_INT_BITS:
+            raise _reject(
+                node,
+                f"a constant of {value.bit_length()} bits "
+                f"(at most MAX_INT_BITS = {MAX_INT_BITS})",
+            )
+    if isinstance(node, ast.Assign) and (
+        len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name)
+    ):
+        raise _reject(node, "assignment to anything but one variable name")
+    if isinstance(node, ast.AugAssign) and not isinstance(node.target, ast.Name):
+        raise _reject(node, "augmented assignment to anything but a variable name")
+    if isinstance(node, ast.Compare) and len(node.ops) != 1:
+        raise _reject(node, "a chained comparison (a < b < c)")
+    if isinstance(node, ast.While) and node.orelse:
+        raise _reject(node, "while ... else")
+    if isinstance(node, ast.Expr) and not isinstance(
+        node.value, ast.Constant | ast.Name
+    ):
+        raise _reject(node, "an expression statement")
+
+
+_DESCRIPTIONS: dict[type[ast.AST], str] = {
+    ast.BoolOp: "'and'/'or'",
+    ast.Call: "a function call",
+    ast.For: "a for loop",
+    ast.FunctionDef: "a function definition",
+    ast.Div: "true division '/' (use '//')",
+    ast.Pow: "the power operator '**'",
+    ast.Not: "'not'",
+    ast.Attribute: "attribute access",
+    ast.Subscript: "subscripting",
+    ast.List: "a list",
+    ast.Tuple: "a tuple",
+    ast.Break: "'break'",
+    ast.Continue: "'continue'",
+    ast.Import: "import",
+    ast.ImportFrom: "import",
+    ast.Return: "'return'",
+}
+
+
+def _describe(node: ast.AST) -> str:
+    """Name an unsupported construct for the error message."""
+    return _DESCRIPTIONS.get(type(node), f"the construct {type(node).__name__}")
+
+
+def _constant(node: ast.Constant) -> int:
+    """Return the int value of a constant the front end has checked."""
+    value = node.value
+    if not isinstance(value, int) or isinstance(value, bool):  # pragma: no cover
+        raise _reject(node, f"the constant {value!r} (only integers)")
+    return value
+
+
+def _target(node: ast.Assign | ast.AugAssign) -> str:
+    """Return the variable an assignment writes."""
+    target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+    if not isinstance(target, ast.Name):  # pragma: no cover - checked by _check_node
+        raise _reject(node, "assignment to anything but a variable name")
+    return target.id
+
+
+def _is_zero(node: ast.expr) -> bool:
+    """Whether `node` is the literal 0."""
+    return (
+        isinstance(node, ast.Constant)
+        and node.value == 0
+        and not isinstance(node.value, bool)
+    )
+
+
+def _small_increment(node: ast.AugAssign) -> int | None:
+    """Return c of ``x += c`` or ``x -= c`` when it fits in a byte, else None."""
+    value = node.value
+    if not isinstance(value, ast.Constant) or not isinstance(
+        node.op, ast.Add | ast.Sub
+    ):
+        return None
+    c = value.value
+    if not isinstance(c, int) or isinstance(c, bool):
+        return None
+    step = c if isinstance(node.op, ast.Add) else -c
+    return step if -128 <= step <= 127 else None
+
+
+class _Variables:
+    """Variable names in order of first appearance; the index is the slot."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self._slots: dict[str, int] = {}
+
+    def slot(self, name: str) -> int:
+        """Return the slot of `name`, giving it the next one on first sight."""
+        if name not in self._slots:
+            self._slots[name] = len(self.names)
+            self.names.append(name)
+        return self._slots[name]
+
+
+# --------------------------------------------------------------------------
+# What both compilers share
+# --------------------------------------------------------------------------
+
+
+class _Compiler:
+    """What both compilers share: the code list, branch patching, control flow.
+
+    Subclasses emit expressions, assignments and the test of a branch; ``if``
+    and ``while`` are laid out the same way for both machines.
+    """
+
+    def __init__(self) -> None:
+        self.code: list[Instruction] = []
+        self.vars = _Variables()
+        self.constants: list[int] = []
+
+    def compile(self, body: list[ast.stmt]) -> None:
+        """Compile a statement list without recursing on the Python stack."""
+        _run_task(self.stmts(body))
+
+    def branch_if_false(self, test: ast.expr) -> _Task[int]:
+        """Emit a test that jumps when false; return the index to patch."""
+        raise NotImplementedError
+
+    def assign(self, node: ast.Assign | ast.AugAssign) -> _Task[None]:
+        """Emit an assignment or augmented assignment."""
+        raise NotImplementedError
+
+    def start_statement(self) -> None:
+        """Prepare for a statement (the register machine frees its temporaries)."""
+
+    def pool(self, value: int) -> None:
+        """Add `value` to the constant pool unless it is there."""
+        if value not in self.constants:
+            self.constants.append(value)
+
+    def patch(self, at: int, target: int) -> None:
+        """Set the target of the branch at `at`."""
+        ins = self.code[at]
+        if not isinstance(ins, Branch | CompareBranch):  # pragma: no cover
+            msg = f"internal error: code[{at}] = {ins} is not a branch"
+            raise TypeError(msg)
+        self.code[at] = ins._replace(target=target)
+
+    def stmts(self, body: list[ast.stmt]) -> _Task[None]:
+        """Emit a statement list."""
+        for node in body:
+            yield self.stmt(node)
+
+    def stmt(self, node: ast.stmt) -> _Task[None]:
+        """Emit one statement; ``pass`` and bare names or constants emit nothing."""
+        self.start_statement()
+        if isinstance(node, ast.Assign | ast.AugAssign):
+            yield self.assign(node)
+        elif isinstance(node, ast.If):
+            jump_false = yield self.branch_if_false(node.test)
+            yield self.stmts(node.body)
+            if node.orelse:
+                jump_end = len(self.code)
+                self.code.append(Branch("JUMP", _UNPATCHED))
+                self.patch(jump_false, len(self.code))
+                yield self.stmts(node.orelse)
+                self.patch(jump_end, len(self.code))
+            else:
+                self.patch(jump_false, len(self.code))
+        elif isinstance(node, ast.While):
+            top = len(self.code)
+            jump_false = yield self.branch_if_false(node.test)
+            yield self.stmts(node.body)
+            self.code.append(Branch("JUMP", top))
+            self.patch(jump_false, len(self.code))
+
+
+# --------------------------------------------------------------------------
+# Stack machine
+# --------------------------------------------------------------------------
+
+
+class _StackCompiler(_Compiler):
+    """Emit JVM-style stack code: operands on an operand stack, locals in slots."""
+
+    def expr(self, node: ast.expr) -> _Task[None]:
+        """Emit code that leaves the value of `node` on the stack."""
+        if isinstance(node, ast.Constant):
+            value = _constant(node)
+            self.pool(value)
+            self.code.append(Push("PUSH", value))
+        elif isinstance(node, ast.Name):
+            self.code.append(Local("LOAD", self.vars.slot(node.id)))
+        elif isinstance(node, ast.UnaryOp):
+            yield self.expr(node.operand)
+            if isinstance(node.op, ast.USub):
+                self.code.append(StackOp("NEG"))
+        elif isinstance(node, ast.BinOp):
+            yield self.expr(node.left)
+            yield self.expr(node.right)
+            self.code.append(StackOp(_ARITH[type(node.op)].upper()))
+        elif isinstance(node, ast.Compare):
+            yield self.expr(node.left)
+            yield self.expr(node.comparators[0])
+            self.code.append(StackOp("CMP_" + _COMPARE[type(node.ops[0])].upper()))
+        else:  # pragma: no cover - rejected by the front end
+            raise _reject(node, _describe(node))
+
+    def branch_if_false(self, test: ast.expr) -> _Task[int]:
+        """Emit a test that jumps when false; return the index to patch."""
+        if isinstance(test, ast.Compare):
+            name = _COMPARE[type(test.ops[0])]
+            left, right = test.left, test.comparators[0]
+            if _is_zero(left) and not _is_zero(right):
+                left, right, name = right, left, _SWAPPED[name]
+            yield self.expr(left)
+            if _is_zero(right):  # compare with zero: one operand, as ifeq/iflt/...
+                self.code.append(Branch("IFZ_" + _NEGATED[name].upper(), _UNPATCHED))
+            else:
+                yield self.expr(right)
+                self.code.append(Branch("IF_" + _NEGATED[name].upper(), _UNPATCHED))
+        else:
+            yield self.expr(test)
+            self.code.append(Branch("IF_FALSE", _UNPATCHED))
+        return len(self.code) - 1
+
+    def assign(self, node: ast.Assign | ast.AugAssign) -> _Task[None]:
+        """Emit ``STORE`` after the value, or ``IINC`` for a small increment."""
+        if isinstance(node, ast.Assign):
+            yield self.expr(node.value)  # first: variables get slots in reading order
+            self.code.append(Local("STORE", self.vars.slot(_target(node))))
+            return
+        slot = self.vars.slot(_target(node))
+        step = _small_increment(node)
+        if step is not None:  # x += c: one instruction, as the JVM's iinc
+            self.code.append(Iinc("IINC", slot, step))
+            return
+        self.code.append(Local("LOAD", slot))
+        yield self.expr(node.value)
+        self.code.append(StackOp(_ARITH[type(node.op)].upper()))
+        self.code.append(Local("STORE", slot))
+
+
+def compile_stack(source: str) -> Program:
+    """Compile tiny-language source for the stack machine.
+
+    Parameters
+    ----------
+    source : str
+        Python-syntax source in the subset described in :mod:`labcode.vm`, at
+        most :data:`MAX_SOURCE_CHARS` characters.
+
+    Returns
+    -------
+    Program
+        ``kind == "stack"``.
+
+    Raises
+    ------
+    ValueError
+        (a ``CompileError``) naming the unsupported construct and its line; or
+        if `source` is longer than :data:`MAX_SOURCE_CHARS`.
+    TypeError
+        If `source` is not a str.
+
+    Examples
+    --------
+    >>> from labcode.vm import compile_stack, run
+    >>> program = compile_stack("x = a * 2 + 1")
+    >>> print(program.disassemble())
+       0  LOAD       a
+       1  PUSH       2
+       2  MUL
+       3  PUSH       1
+       4  ADD
+       5  STORE      x
+    >>> program.size_bytes, run(program, a=20)
+    (6, RunResult(variables={'a': 20, 'x': 41}, steps=6))
+    """
+    body = _parse(source)
+    compiler = _StackCompiler()
+    compiler.compile(body)
+    return Program(
+        "stack",
+        compiler.code,
+        compiler.vars.names,
+        compiler.constants,
+        source=source,
+        inputs=_inputs_of(body, compiler.vars.names),
+    )
+
+
+# --------------------------------------------------------------------------
+# Register machine
+# --------------------------------------------------------------------------
+
+
+class _RegisterCompiler(_Compiler):
+    """Emit Dalvik-style register code: operands named, results written in place."""
+
+    def __init__(self, variables: list[str]) -> None:
+        super().__init__()
+        for name in variables:  # locals take the first registers
+            self.vars.slot(name)
+        self.n_temps = 0
+        self.temp_base = len(variables)
+        self.in_use = 0
+
+    def temp(self) -> Reg:
+        """Return a fresh temporary register of the current statement."""
+        r = self.temp_base + self.in_use
+        self.in_use += 1
+        self.n_temps = max(self.n_temps, self.in_use)
+        return Reg(r)
+
+    def literal(self, value: int) -> Operand:
+        """Return a small constant as an immediate; load a large one from the pool."""
+        if -128 <= value <= 127:
+            return Imm(value)
+        self.pool(value)
+        reg = self.temp()
+        self.code.append(LoadK("LOADK", reg, value))
+        return reg
+
+    def operand(self, node: ast.expr) -> _Task[Operand]:
+        """Where the value of `node` is, emitting code only if it must be computed."""
+        if isinstance(node, ast.Name):
+            return Reg(self.vars.slot(node.id))
+        if isinstance(node, ast.Constant):
+            return self.literal(_constant(node))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd):
+            result: Operand = yield self.operand(node.operand)
+            return result
+        dest: Reg = yield self.expr(node, self.temp())
+        return dest
+
+    def in_register(self, op: Operand) -> Reg:
+        """Return `op` as a register, loading an immediate into a temporary."""
+        if isinstance(op, Reg):
+            return op
+        reg = self.temp()
+        self.code.append(LoadK("LOADK", reg, op.value))
+        return reg
+
+    def expr(self, node: ast.expr, dest: Reg) -> _Task[Reg]:
+        """Compute `node` into register `dest`."""
+        if isinstance(node, ast.Name | ast.Constant) or (
+            isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd)
+        ):
+            src: Operand = yield self.operand(node)
+            if src != dest:
+                self.code.append(
+                    Unary("MOVE", dest, src)
+                    if isinstance(src, Reg)
+                    else LoadK("LOADK", dest, src.value)
+                )
+            return dest
+        if isinstance(node, ast.UnaryOp):  # unary minus
+            src = yield self.operand(node.operand)
+            self.code.append(Unary("NEG", dest, self.in_register(src)))
+            return dest
+        if isinstance(node, ast.BinOp):
+            name = _ARITH[type(node.op)]
+            right_node = node.right
+        elif isinstance(node, ast.Compare):
+            name = _COMPARE[type(node.ops[0])]
+            right_node = node.comparators[0]
+        else:  # pragma: no cover - rejected by the front end
+            raise _reject(node, _describe(node))
+        a: Operand = yield self.operand(node.left)
+        b: Operand = yield self.operand(right_node)
+        if (
+            isinstance(a, Imm)
+            and isinstance(b, Reg)
+            and (name in _COMMUTATIVE or name in _SWAPPED)
+        ):
+            a, b = b, a
+            name = _SWAPPED.get(name, name)
+        opcode = name.upper() if isinstance(node, ast.BinOp) else "CMP_" + name.upper()
+        self.code.append(Binary(opcode, dest, self.in_register(a), b))
+        return dest
+
+    def branch_if_false(self, test: ast.expr) -> _Task[int]:
+        """Emit one compare-and-branch that jumps when `test` is false."""
+        saved = self.in_use
+        if isinstance(test, ast.Compare):
+            name = _COMPARE[type(test.ops[0])]
+            a: Operand = yield self.operand(test.left)
+            b: Operand = yield self.operand(test.comparators[0])
+            if isinstance(a, Imm) and isinstance(b, Reg):
+                a, b = b, a
+                name = _SWAPPED[name]
+            opcode = "IF_" + _NEGATED[name].upper()
+            self.code.append(CompareBranch(opcode, self.in_register(a), b, _UNPATCHED))
+        else:
+            value: Operand = yield self.operand(test)
+            self.code.append(
+                CompareBranch("IF_EQ", self.in_register(value), Imm(0), _UNPATCHED)
+            )
+        self.in_use = saved
+        return len(self.code) - 1
+
+    def start_statement(self) -> None:
+        """Free the temporaries of the previous statement."""
+        self.in_use = 0
+
+    def assign(self, node: ast.Assign | ast.AugAssign) -> _Task[None]:
+        """Compute the value straight into the target variable's register."""
+        name = _target(node)
+        value = node.value
+        if isinstance(node, ast.AugAssign):
+            value = ast.BinOp(left=ast.Name(id=name), op=node.op, right=node.value)
+        yield self.expr(value, Reg(self.vars.slot(name)))
+
+
+def compile_register(source: str) -> Program:
+    """Compile tiny-language source for the register machine.
+
+    Every variable gets its own register; expressions read variables in place and
+    write the result of an assignment straight into the target's register, so
+    ``x = a * 2 + 1`` is two instructions where the stack machine needs six.
+    Constants from -128 to 127 are immediate operands; others come from the
+    constant pool with ``LOADK``. Comparisons that guard an ``if`` or a ``while``
+    become one compare-and-branch instruction.
+
+    Parameters
+    ----------
+    source : str
+        Python-syntax source in the subset described in :mod:`labcode.vm`, at
+        most :data:`MAX_SOURCE_CHARS` characters.
+
+    Returns
+    -------
+    Program
+        ``kind == "register"``.
+
+    Raises
+    ------
+    ValueError
+        (a ``CompileError``) naming the unsupported construct and its line; or
+        if `source` is longer than :data:`MAX_SOURCE_CHARS`.
+    TypeError
+        If `source` is not a str.
+
+    Examples
+    --------
+    >>> from labcode.vm import compile_register, run
+    >>> program = compile_register("x = a * 2 + 1")
+    >>> print(program.disassemble())
+       0  MUL        r2, r0(a), #2
+       1  ADD        r1(x), r2, #1
+    >>> program.size_bytes, run(program, a=20)
+    (8, RunResult(variables={'a': 20, 'x': 41}, steps=2))
+    """
+    body = _parse(source)
+    # Variables in order of first appearance, the same slots as the stack machine.
+    names = _StackCompiler()
+    names.compile(body)
+    compiler = _RegisterCompiler(names.vars.names)
+    compiler.compile(body)
+    return Program(
+        "register",
+        compiler.code,
+        compiler.vars.names,
+        compiler.constants,
+        n_registers=len(compiler.vars.names) + compiler.n_temps,
+        source=source,
+        inputs=_inputs_of(body, compiler.vars.names),
+    )
+
+
+# --------------------------------------------------------------------------
+# Which variables must be inputs: read before any assignment on some path
+# --------------------------------------------------------------------------
+
+
+def _reads(node: ast.expr) -> list[str]:
+    """Return the variables an expression reads."""
+    return [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
+
+
+def _analyse(
+    body: list[ast.stmt], assigned: set[str], needed: set[str]
+) -> _Task[set[str]]:
+    """Return the variables definitely assigned after `body`; collect early reads."""
+    done = set(assigned)
+    for node in body:
+        if isinstance(node, ast.Assign | ast.AugAssign):
+            reads = _reads(node.value)
+            if isinstance(node, ast.AugAssign):
+                reads.append(_target(node))
+            needed.update(r for r in reads if r not in done)
+            done.add(_target(node))
+        elif isinstance(node, ast.If):
+            needed.update(r for r in _reads(node.test) if r not in done)
+            after_body: set[str] = yield _analyse(node.body, done, needed)
+            after_else: set[str] = yield _analyse(node.orelse, done, needed)
+            done = after_body & after_else
+        elif isinstance(node, ast.While):
+            needed.update(r for r in _reads(node.test) if r not in done)
+            yield _analyse(node.body, done, needed)  # the body may not run at all
+        elif isinstance(node, ast.Expr):
+            needed.update(r for r in _reads(node.value) if r not in done)
+    return done
+
+
+def _inputs_of(body: list[ast.stmt], variables: list[str]) -> list[str]:
+    """Return the variables some path may read before assigning them."""
+    needed: set[str] = set()
+    _run_task(_analyse(body, set(), needed))
+    return [v for v in variables if v in needed]
