@@ -9,28 +9,37 @@ for filters, corners and template matching.
 
 from __future__ import annotations
 
-from typing import Any
-
 import matplotlib.cbook
 import matplotlib.image
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labcode._validation import (
+    MAX_ELEMENTS,
+    FloatArray,
     as_float_array,
+    check_bool,
     check_int,
     check_real,
     check_rng,
+    check_size,
     format_shape,
 )
 
-__all__ = ["grace_hopper", "rgb_to_gray", "spirals"]
+__all__ = ["MAX_NOISE", "MAX_TURNS", "grace_hopper", "rgb_to_gray", "spirals"]
 
 # ITU-R BT.709 luma weights, the ones skimage.color.rgb2gray uses.
 _LUMA = np.array([0.2125, 0.7154, 0.0721])
 
 
-def rgb_to_gray(rgb: ArrayLike) -> NDArray[np.floating[Any]]:
+#: The most windings :func:`spirals` draws: beyond it neighbouring turns of one
+#: arm are closer than float64 angles resolve.
+MAX_TURNS = 1e6
+#: The largest noise of :func:`spirals`, relative to the outer radius 1.
+MAX_NOISE = 1e6
+
+
+def rgb_to_gray(rgb: ArrayLike) -> FloatArray:
     """Convert an RGB image to grayscale with the ITU-R BT.709 luma weights.
 
     Parameters
@@ -54,7 +63,7 @@ def rgb_to_gray(rgb: ArrayLike) -> NDArray[np.floating[Any]]:
     if arr.shape[2] not in (3, 4):
         msg = f"rgb must have 3 or 4 channels (H, W, 3); got shape {format_shape(arr.shape)}"
         raise ValueError(msg)
-    gray: NDArray[np.floating[Any]] = arr[..., :3] @ _LUMA.astype(arr.dtype)
+    gray: FloatArray = arr[..., :3] @ _LUMA.astype(arr.dtype)
     return gray
 
 
@@ -65,6 +74,7 @@ def grace_hopper(*, gray: bool = True) -> NDArray[np.float64]:
     ----------
     gray : bool, optional
         Return the (600, 512) luma image (default) or the (600, 512, 3) RGB image.
+        Only ``True`` or ``False``: other values are a TypeError.
 
     Returns
     -------
@@ -77,9 +87,10 @@ def grace_hopper(*, gray: bool = True) -> NDArray[np.float64]:
     >>> image.shape, image.dtype, bool(0.0 <= image.min() < image.max() <= 1.0)
     ((600, 512), dtype('float64'), True)
     """
+    want_gray = check_bool(gray, "gray")
     path = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
     rgb = np.asarray(matplotlib.image.imread(path), dtype=np.float64) / 255.0
-    if not gray:
+    if not want_gray:
         return rgb
     out: NDArray[np.float64] = np.clip(rgb @ _LUMA, 0.0, 1.0)
     return out
@@ -103,13 +114,14 @@ def spirals(
     Parameters
     ----------
     n_per_class : int
-        Points per arm, >= 1.
+        Points per arm, >= 1; ``classes * n_per_class`` is at most
+        ``labcode._validation.MAX_ELEMENTS / 2``.
     classes : int, optional
         Number of arms, >= 2.
     turns : float, optional
-        Windings of each arm, > 0.
+        Windings of each arm, > 0 and at most :data:`MAX_TURNS`.
     noise : float, optional
-        Standard deviation of the added noise, >= 0.
+        Standard deviation of the added noise, >= 0 and at most :data:`MAX_NOISE`.
     rng : None, int or numpy.random.Generator, optional
         Source of randomness.
 
@@ -128,8 +140,14 @@ def spirals(
     """
     n = check_int(n_per_class, "n_per_class", minimum=1)
     k = check_int(classes, "classes", minimum=2)
-    windings = check_real(turns, "turns", low=0.0, low_inclusive=False)
-    sigma = check_real(noise, "noise", low=0.0)
+    check_size(
+        2 * k * n,
+        "n_per_class and classes",
+        MAX_ELEMENTS,
+        detail=f"{k} classes of {n} points, 2 coordinates each",
+    )
+    windings = check_real(turns, "turns", low=0.0, high=MAX_TURNS, low_inclusive=False)
+    sigma = check_real(noise, "noise", low=0.0, high=MAX_NOISE)
     generator = check_rng(rng)
     radius = np.sqrt(generator.uniform(0.0, 1.0, size=(k, n)))  # uniform along the area
     angle = 2 * np.pi * (windings * radius + np.arange(k)[:, None] / k)

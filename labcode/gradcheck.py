@@ -26,7 +26,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from labcode._validation import as_float_array, check_real, format_shape
+from labcode._validation import (
+    as_float_array,
+    check_callable,
+    check_real,
+    format_shape,
+)
 
 __all__ = ["numerical_gradient", "relative_error"]
 
@@ -59,7 +64,9 @@ def numerical_gradient(
     TypeError
         If `f` is not callable or does not return a real number.
     ValueError
-        If `h` is not positive or `x` is empty or not finite.
+        If `h` is not positive, is too small to move an element of `x` or so
+        large that ``x + h`` overflows, if `x` is empty or not finite, or if `f`
+        returns NaN or infinity.
 
     Notes
     -----
@@ -72,32 +79,61 @@ def numerical_gradient(
     >>> numerical_gradient(lambda v: float(np.sum(v**3)), [1.0, 2.0])
     array([ 3., 12.])
     """
-    func: object = f  # checked at run time: callers may not use a type checker
-    if not callable(func):
-        msg = f"f must be callable; got {type(func).__name__}"
-        raise TypeError(msg)
+    check_callable(f, "f")
     step = check_real(h, "h", low=0.0, low_inclusive=False)
-    point = as_float_array(x, "x", dtype=np.float64).astype(np.float64, copy=True)
+    # A C-ordered copy: reshape(-1) is then a view, so moving flat_point[i] moves
+    # the point that f sees (a Fortran-ordered x once gave all zeros).
+    point = np.array(as_float_array(x, "x", dtype=np.float64), order="C", copy=True)
     grad = np.empty(point.shape, dtype=np.float64)
     flat_point = point.reshape(-1)
     flat_grad = grad.reshape(-1)
     for i in range(flat_point.size):
         saved = flat_point[i]
-        flat_point[i] = saved + step
+        with np.errstate(over="ignore", invalid="ignore"):
+            upper, lower = saved + step, saved - step
+            width = upper - lower
+        if not np.isfinite(width):
+            msg = f"h must keep x + h and x - h finite; got h = {step} at x = {saved}"
+            raise ValueError(msg)
+        if width == 0.0:
+            msg = (
+                f"h must be large enough to move x: x + h == x - h at x = {saved} "
+                f"for h = {step}"
+            )
+            raise ValueError(msg)
+        flat_point[i] = upper
         up = _scalar(f(point.copy()))
-        flat_point[i] = saved - step
+        flat_point[i] = lower
         down = _scalar(f(point.copy()))
         flat_point[i] = saved
-        flat_grad[i] = (up - down) / (2.0 * step)
+        # Divide by the step actually taken (upper - lower is exact in floats
+        # near x, and differs from 2 h when h is below the spacing of x).
+        with np.errstate(over="ignore", invalid="ignore"):
+            flat_grad[i] = (up - down) / width
+        if not np.isfinite(flat_grad[i]):
+            msg = (
+                f"f must stay finite near x: the difference quotient at element {i} "
+                f"is {flat_grad[i]} (f(x + h) = {up}, f(x - h) = {down})"
+            )
+            raise ValueError(msg)
     return grad
 
 
 def _scalar(value: object) -> float:
-    arr = np.asarray(value)
-    if arr.shape != () or arr.dtype.kind not in "biuf":
+    """Check what `f` returned: one finite real number."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        msg = f"f must return a real scalar; got {type(value).__name__}"
+        raise TypeError(msg) from exc
+    if arr.shape != () or arr.dtype.kind not in "iuf":
         msg = f"f must return a real scalar; got {type(value).__name__} {value!r:.60}"
         raise TypeError(msg)
-    return float(arr)
+    out = float(arr)
+    if not np.isfinite(out):
+        msg = f"f must return a finite value; got {out}"
+        raise ValueError(msg)
+    return out
 
 
 def relative_error(a: ArrayLike, b: ArrayLike) -> float:
@@ -142,6 +178,8 @@ def relative_error(a: ArrayLike, b: ArrayLike) -> float:
         raise ValueError(msg)
     if a_arr.size == 0:
         return 0.0
-    scale = np.maximum(np.abs(a_arr) + np.abs(b_arr), 1e-12)
-    out: Any = np.max(np.abs(a_arr - b_arr) / scale)
+    # Halved, so that neither a - b nor |a| + |b| overflows for values near 1e308.
+    half_a, half_b = a_arr / 2, b_arr / 2
+    scale = np.maximum(np.abs(half_a) + np.abs(half_b), 0.5e-12)
+    out: Any = np.max(np.abs(half_a - half_b) / scale)
     return float(out)

@@ -66,3 +66,31 @@ def test_spirals_errors(kwargs, message):
     args = {"n_per_class": 10} | kwargs
     with pytest.raises(ValueError, match=message):
         spirals(**args)
+
+
+@pytest.mark.parametrize("bad", [None, 0, 1, "no", 1.0])
+def test_grace_hopper_gray_is_a_bool(bad):
+    with pytest.raises(
+        TypeError, match=r"^gray must be a bool \(True or False\); got "
+    ):
+        grace_hopper(gray=bad)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n_per_class": 10**9}, "n_per_class and classes must need at most"),
+        ({"n_per_class": 10, "classes": 10**9}, "n_per_class and classes must need"),
+        ({"n_per_class": 10, "turns": 1e300}, r"turns must be <= 1000000.0"),
+        ({"n_per_class": 10, "noise": 1e300}, r"noise must be <= 1000000.0"),
+        ({"n_per_class": 10, "rng": -1}, r"rng must be None, a non-negative int seed"),
+    ],
+)
+def test_spirals_limits(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        spirals(**kwargs)
+
+
+def test_spirals_at_the_limits_are_finite():
+    X, _ = spirals(50, turns=1e6, noise=1e6, rng=0)
+    assert np.all(np.isfinite(X))

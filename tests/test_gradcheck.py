@@ -39,13 +39,34 @@ def test_centred_difference_error_is_second_order():
 @pytest.mark.parametrize(
     ("f", "kwargs", "error", "message"),
     [
-        (42, {}, TypeError, "f must be callable; got int"),
+        (42, {}, TypeError, "f must be callable; got 42 of type int"),
         (lambda v: v, {}, TypeError, "f must return a real scalar"),
         (lambda v: "x", {}, TypeError, "f must return a real scalar"),
         (lambda v: 0.0, {"h": 0.0}, ValueError, r"h must be > 0.0; got 0.0"),
         (lambda v: 0.0, {"x": []}, ValueError, "x must not be empty"),
+        (lambda v: True, {}, TypeError, "f must return a real scalar"),
+        (lambda v: float("nan"), {}, ValueError, "f must return a finite value"),
+        (lambda v: 0.0, {"h": 1e-300}, ValueError, "h must be large enough to move x"),
+        (lambda v: 0.0, {"h": 1e308}, ValueError, "h must keep x"),
+        (
+            lambda v: 1e308 if v[0] > 1.0 else -1e308,
+            {},
+            ValueError,
+            "f must stay finite near x",
+        ),
     ],
-    ids=["not-callable", "array-result", "string-result", "zero-step", "empty"],
+    ids=[
+        "not-callable",
+        "array-result",
+        "string-result",
+        "zero-step",
+        "empty",
+        "bool-result",
+        "nan-result",
+        "step-too-small",
+        "step-overflows",
+        "quotient-overflows",
+    ],
 )
 def test_numerical_gradient_errors(f, kwargs, error, message):
     args = {"x": [1.0, 2.0]} | kwargs
@@ -62,3 +83,19 @@ def test_relative_error():
         ValueError, match=r"a and b must have the same shape; got \(2,\) and \(3,\)"
     ):
         relative_error([1.0, 2.0], [1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_gradient_of_any_memory_order(order):
+    # A Fortran-ordered x once gave all zeros: reshape(-1) copied it.
+    x = np.array(np.arange(6.0).reshape(2, 3), order=order)
+    grad = numerical_gradient(lambda v: float(np.sum(v**2)), x)
+    np.testing.assert_allclose(grad, 2 * x, rtol=1e-8)
+    strided = np.arange(12.0)[::2]
+    grad = numerical_gradient(lambda v: float(np.sum(v**2)), strided)
+    np.testing.assert_allclose(grad, 2 * strided, rtol=1e-8)
+
+
+def test_relative_error_near_the_float_limit():
+    assert relative_error([1e308], [-1e308]) == 1.0
+    assert relative_error([1e308, 1.0], [1e308, 1.0]) == 0.0
