@@ -41,9 +41,19 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import logsumexp
 
-from labcode._validation import as_float_array, check_int, check_real
+from labcode._validation import (
+    FloatArray,
+    as_float_array,
+    check_bool,
+    check_callable,
+    check_int,
+    check_real,
+)
 
 __all__ = [
+    "MAX_MGF_ORDER",
+    "MAX_ORDER",
+    "MAX_SEQUENCE",
     "binomial_transform",
     "central_moment",
     "die_moments",
@@ -60,8 +70,18 @@ __all__ = [
     "transform_pdf_piecewise",
 ]
 
-FloatArray = NDArray[np.floating[Any]]
 Density = Callable[[Any], Any]
+
+#: The largest moment order of the sample moments: higher orders are decided by
+#: the largest sample alone, and float exponents lose their parity beyond 2**24.
+MAX_ORDER = 1 << 20
+#: The largest order :func:`mgf_moment` differentiates: finite-difference stencils
+#: of higher order are swamped by rounding (k = 10 is already off by a per cent
+#: for the normal distribution).
+MAX_MGF_ORDER = 8
+#: The longest sequence the binomial transforms take (their cost grows as n**2,
+#: and beyond it the float binomial coefficients overflow).
+MAX_SEQUENCE = 1024
 
 
 def _sample(x: ArrayLike, axis: int | None) -> tuple[FloatArray, int]:
@@ -80,8 +100,35 @@ def _sample(x: ArrayLike, axis: int | None) -> tuple[FloatArray, int]:
     return np.moveaxis(arr, axis_i, 0), arr.shape[axis_i]
 
 
-def _order(k: object) -> int:
-    return check_int(k, "k", minimum=0)
+def _order(k: object, maximum: int = MAX_ORDER, why: str = "") -> int:
+    """Check a moment order ``k``: an int in ``0..maximum``."""
+    reason = why or "higher orders are decided by the largest sample alone"
+    return check_int(k, "k", minimum=0, maximum=maximum, why=reason)
+
+
+def _finite(values: FloatArray, what: str) -> FloatArray:
+    """Return `values`, or raise ValueError naming `what` if any is not finite."""
+    if not np.all(np.isfinite(values)):
+        msg = f"{what} must give a result inside the float64 range; it overflows"
+        raise ValueError(msg)
+    return values
+
+
+def _power_mean(arr: FloatArray, order: int) -> FloatArray:
+    """``mean(arr**order, axis=0)``, scaled so that no power overflows on the way.
+
+    The entries are divided by their largest magnitude, the powers (at most 1)
+    averaged and the scale put back: the result overflows only when the moment
+    itself is beyond the float64 range, and then ValueError says so.
+    """
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        size = np.max(np.abs(arr), axis=0)
+        safe = np.where(size > 0, size, 1.0)
+        unit = (arr / safe).astype(np.float64)
+        mean = np.mean(unit**order, axis=0) * safe.astype(np.float64) ** order
+    with np.errstate(over="ignore"):
+        cast = mean.astype(arr.dtype, copy=False)
+    return _finite(cast, "x and k")
 
 
 def _result(values: FloatArray) -> Any:
@@ -114,12 +161,22 @@ def raw_moment(x: ArrayLike, k: int, *, axis: int | None = 0) -> Any:
     """
     order = _order(k)
     arr, _ = _sample(x, axis)
-    return _result(np.mean(arr**order, axis=0))
+    return _result(_power_mean(arr, order))
+
+
+def _centred(arr: FloatArray) -> FloatArray:
+    """``arr - mean(arr)`` along axis 0, the mean taken without overflow."""
+    with np.errstate(over="ignore"):
+        size = np.max(np.abs(arr), axis=0)
+        safe = np.where(size > 0, size, 1.0)
+        mean = np.mean(arr / safe, axis=0) * safe
+        centred: FloatArray = arr - mean
+    return _finite(centred, "x")
 
 
 def _moments_about_mean(arr: FloatArray, orders: Sequence[int]) -> list[FloatArray]:
-    centred = arr - np.mean(arr, axis=0)
-    return [np.mean(centred**o, axis=0) for o in orders]
+    centred = _centred(arr)
+    return [_power_mean(centred, o) for o in orders]
 
 
 def central_moment(x: ArrayLike, k: int, *, axis: int | None = 0) -> Any:
@@ -232,6 +289,7 @@ def skewness(x: ArrayLike, *, axis: int | None = 0, bias: bool = True) -> Any:
     axis : int or None, optional
         Axis along which the samples lie; ``None`` flattens `x`.
     bias : bool, optional
+        Only ``True`` or ``False`` (``None`` is a TypeError, not "false").
         ``True`` gives the moment coefficient :math:`g_1 = m_3 / m_2^{3/2}`;
         ``False`` the adjusted Fisher-Pearson estimator
         :math:`G_1 = g_1 \sqrt{n(n-1)}/(n-2)`, which needs ``n > 2`` (with fewer
@@ -260,9 +318,10 @@ def skewness(x: ArrayLike, *, axis: int | None = 0, bias: bool = True) -> Any:
     >>> float(skewness([0, 0, 0, 1], bias=False))
     2.0
     """
+    unbiased = not check_bool(bias, "bias")
     arr, n = _sample(x, axis)
     values = _standardized(arr, 3)  # NaN stays NaN through the correction
-    if not bias and n > 2:
+    if unbiased and n > 2:
         values = values * math.sqrt(n * (n - 1)) / (n - 2)
     return _result(values.astype(arr.dtype, copy=False))
 
@@ -307,12 +366,14 @@ def kurtosis(
     >>> float(kurtosis([-1, 1], excess=False))
     1.0
     """
+    plain_wanted = not check_bool(excess, "excess")
+    unbiased = not check_bool(bias, "bias")
     arr, n = _sample(x, axis)
     plain = _standardized(arr, 4)
-    if not bias and n > 3:
+    if unbiased and n > 3:
         g2 = plain - 3.0
         plain = (n - 1) / ((n - 2) * (n - 3)) * ((n + 1) * g2 + 6.0) + 3.0
-    values = plain - 3.0 if excess else plain
+    values = plain if plain_wanted else plain - 3.0
     return _result(values.astype(arr.dtype, copy=False))
 
 
@@ -345,14 +406,18 @@ def pearson_median_skewness(
     Examples
     --------
     >>> from labcode.moments import pearson_median_skewness
-    >>> float(pearson_median_skewness([0, 0, 0, 3]))
-    1.7320508075688772
+    >>> round(float(pearson_median_skewness([0, 0, 0, 3])), 12)  # sqrt(3)
+    1.732050807569
     """
     arr, n = _sample(x, axis)
     dof = check_int(ddof, "ddof", minimum=0)
     if dof >= n:
         msg = f"ddof must be smaller than the number of samples {n}; got {dof}"
         raise ValueError(msg)
+    # The statistic does not change when x is scaled: scale to order 1 first, so
+    # that neither the mean nor the variance overflows (data near 1e200).
+    size = np.max(np.abs(arr), axis=0)
+    arr = arr / np.where(size > 0, size, 1.0).astype(arr.dtype)
     mean = np.mean(arr, axis=0)
     (m2,) = _moments_about_mean(arr, [2])
     zero = _degenerate(arr, m2)
@@ -380,6 +445,11 @@ def empirical_mgf(x: ArrayLike, t: ArrayLike) -> Any:
     float or ndarray
         Same shape as `t`, float64.
 
+    Raises
+    ------
+    ValueError
+        If the value at some `t` is beyond the float64 range (about 1.8e308).
+
     Examples
     --------
     >>> from labcode.moments import empirical_mgf
@@ -394,6 +464,13 @@ def empirical_mgf(x: ArrayLike, t: ArrayLike) -> Any:
     logm = logsumexp(flat * sample[np.newaxis, :], axis=1) - math.log(sample.size)
     with np.errstate(over="ignore"):
         values = np.exp(logm).reshape(t_arr.shape)
+    if not np.all(np.isfinite(values)):
+        worst = float(flat[np.argmax(logm), 0])
+        msg = (
+            f"t must keep mean(exp(t * x)) inside the float64 range; at t = {worst:.6g} "
+            f"it is exp({float(np.max(logm)):.6g})"
+        )
+        raise ValueError(msg)
     return _result(values)
 
 
@@ -407,16 +484,6 @@ def _central_difference_weights(
     rhs = np.zeros(p)
     rhs[order] = math.factorial(order)
     return np.asarray(np.linalg.solve(vandermonde, rhs), dtype=np.float64)
-
-
-def _is_bool(value: object) -> bool:
-    return isinstance(value, bool | np.bool_)
-
-
-def _check_callable(f: object, name: str) -> None:
-    if not callable(f):
-        msg = f"{name} must be callable; got {type(f).__name__}"
-        raise TypeError(msg)
 
 
 def mgf_moment(
@@ -433,9 +500,10 @@ def mgf_moment(
         ``mgf(t)`` for a 1-D float64 array ``t`` near 0; it must accept arrays
         (all the stencil points are passed in one call).
     k : int
-        Order, >= 0.
+        Order, 0 <= k <= :data:`MAX_MGF_ORDER` (higher-order stencils are
+        swamped by rounding).
     h : float, optional
-        Step. The default ``eps**(1 / (k + 6))`` balances truncation against
+        Step, > 0. The default ``eps**(1 / (k + 6))`` balances truncation against
         rounding for a distribution of unit scale; for a variable of scale
         ``s``, pass about that value divided by ``s``.
 
@@ -458,8 +526,12 @@ def mgf_moment(
     >>> round(mgf_moment(lambda t: np.exp(t**2 / 2), 4), 6)
     3.0
     """
-    order = _order(k)
-    _check_callable(mgf, "mgf")
+    order = _order(
+        k,
+        MAX_MGF_ORDER,
+        "finite differences of higher order are swamped by rounding",
+    )
+    check_callable(mgf, "mgf")
     accuracy = 6
     step = (
         float(np.finfo(np.float64).eps) ** (1.0 / (order + accuracy))
@@ -469,7 +541,12 @@ def mgf_moment(
     half = (order + accuracy - 1) // 2
     offsets = np.arange(-half, half + 1, dtype=np.float64)
     weights = _central_difference_weights(order, offsets)
-    values = np.asarray(mgf(offsets * step), dtype=np.float64)
+    returned = mgf(offsets * step)
+    try:
+        values = np.asarray(returned, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        msg = f"mgf must return real numbers; got {type(returned).__name__}"
+        raise TypeError(msg) from exc
     if values.shape != offsets.shape:
         msg = (
             f"mgf must return one value per point: called with shape {offsets.shape}, "
@@ -479,7 +556,12 @@ def mgf_moment(
     if not np.all(np.isfinite(values)):
         msg = f"mgf is not finite near 0 (at t in [{-half * step:.3g}, {half * step:.3g}])"
         raise ValueError(msg)
-    return float(weights @ values / step**order)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        moment = float(weights @ values / step**order)
+    if not np.isfinite(moment):
+        msg = f"h must be large enough for a finite stencil; got h = {step:.3g}"
+        raise ValueError(msg)
+    return moment
 
 
 def transform_pdf(
@@ -520,7 +602,7 @@ def transform_pdf(
         (inverse, "inverse"),
         (inverse_derivative, "inverse_derivative"),
     ):
-        _check_callable(f, name)
+        check_callable(f, name)
 
     def density(y: Any) -> Any:
         return pdf(inverse(y)) * np.abs(inverse_derivative(y))
@@ -613,12 +695,9 @@ def transform_cdf(cdf: Density, inverse: Density, *, increasing: bool) -> Densit
     >>> round(float(F(-1.0)), 6)  # P(-X <= -1) = P(X >= 1) = e^-1
     0.367879
     """
-    _check_callable(cdf, "cdf")
-    _check_callable(inverse, "inverse")
-    if not _is_bool(increasing):
-        msg = f"increasing must be True or False; got {increasing!r}"
-        raise TypeError(msg)
-    if increasing:
+    check_callable(cdf, "cdf")
+    check_callable(inverse, "inverse")
+    if check_bool(increasing, "increasing"):
 
         def cdf_up(y: Any) -> Any:
             return cdf(inverse(y))
@@ -660,6 +739,13 @@ def _integer_sequence(a: ArrayLike, name: str) -> list[int] | None:
 def _binomial(a: ArrayLike, name: str, sign: int) -> Any:
     """b_n = sum_k C(n, k) * sign**(n - k) * a_k, exact for integers."""
     ints = _integer_sequence(a, name)
+    length = len(ints) if ints is not None else int(np.size(a))
+    if length > MAX_SEQUENCE:
+        msg = (
+            f"{name} must have at most {MAX_SEQUENCE} entries (the transform costs "
+            f"n**2 terms); got {length}"
+        )
+        raise ValueError(msg)
     if ints is not None:
         out = [
             sum(math.comb(n, k) * (sign ** (n - k)) * ints[k] for k in range(n + 1))
@@ -672,8 +758,9 @@ def _binomial(a: ArrayLike, name: str, sign: int) -> Any:
         coeffs = np.array(
             [math.comb(n, k) * sign ** (n - k) for k in range(n + 1)], dtype=np.float64
         )
-        values[n] = coeffs @ seq[: n + 1]
-    return values
+        with np.errstate(over="ignore", invalid="ignore"):
+            values[n] = coeffs @ seq[: n + 1]
+    return _finite(values, name)
 
 
 def binomial_transform(a: ArrayLike) -> Any:
@@ -740,7 +827,8 @@ def die_moments(faces: int = 6) -> tuple[Fraction, Fraction]:
     Parameters
     ----------
     faces : int, optional
-        Number of faces, numbered 1 to `faces`, >= 1.
+        Number of faces, numbered 1 to `faces`, >= 1 (any size: the closed forms
+        below are exact, checked against the defining sums in the tests).
 
     Returns
     -------
@@ -754,7 +842,4 @@ def die_moments(faces: int = 6) -> tuple[Fraction, Fraction]:
     (Fraction(7, 2), Fraction(35, 12))
     """
     count = check_int(faces, "faces", minimum=1)
-    p = Fraction(1, count)
-    mean = sum((p * v for v in range(1, count + 1)), Fraction(0))
-    var = sum((p * (v - mean) ** 2 for v in range(1, count + 1)), Fraction(0))
-    return mean, var
+    return Fraction(count + 1, 2), Fraction(count * count - 1, 12)

@@ -301,11 +301,13 @@ def test_piecewise_square_of_normal_is_chi2():
 
 
 def test_transform_errors():
-    with pytest.raises(TypeError, match="pdf must be callable; got float"):
+    with pytest.raises(TypeError, match=r"pdf must be callable; got 1.0 of type float"):
         transform_pdf(1.0, np.log, np.log)
     with pytest.raises(TypeError, match="inverse_derivative must be callable"):
         transform_pdf(np.exp, np.log, None)
-    with pytest.raises(TypeError, match="increasing must be True or False; got 'yes'"):
+    with pytest.raises(
+        TypeError, match=r"increasing must be a bool \(True or False\); got 'yes'"
+    ):
         transform_cdf(np.exp, np.log, increasing="yes")
     with pytest.raises(TypeError, match="cdf must be callable"):
         transform_cdf("cdf", np.log, increasing=True)
@@ -423,3 +425,78 @@ def test_binomial_transform_errors():
 def test_validation(call, exc, pattern):
     with pytest.raises(exc, match=pattern):
         call()
+
+
+@pytest.mark.parametrize("faces", [1, 2, 6, 7, 20, 101])
+def test_die_moments_closed_form_equals_the_sums(faces):
+    p = Fraction(1, faces)
+    mean = sum((p * v for v in range(1, faces + 1)), Fraction(0))
+    var = sum((p * (v - mean) ** 2 for v in range(1, faces + 1)), Fraction(0))
+    assert die_moments(faces) == (mean, var)
+
+
+def test_die_moments_of_a_huge_die_is_instant():
+    mean, var = die_moments(10**12)
+    assert mean == Fraction(10**12 + 1, 2)
+    assert var == Fraction(10**24 - 1, 12)
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "pattern"),
+    [
+        (
+            lambda: skewness([1.0, 2.0, 4.0], bias=None),
+            TypeError,
+            "bias must be a bool",
+        ),
+        (
+            lambda: kurtosis([1.0, 2.0, 4.0], bias=0),
+            TypeError,
+            "bias must be a bool .*0",
+        ),
+        (lambda: kurtosis([1.0, 2.0, 4.0], excess="yes"), TypeError, "excess must be"),
+        (
+            lambda: transform_cdf(np.exp, np.log, increasing=1),
+            TypeError,
+            "increasing must be a bool",
+        ),
+        (
+            lambda: mgf_moment(lambda t: np.exp(t**2 / 2), 171),
+            ValueError,
+            r"k must be <= 8 \(finite differences",
+        ),
+        (
+            lambda: mgf_moment(lambda t: np.exp(t**2 / 2), 2, h=1e-300),
+            ValueError,
+            "h must be large enough",
+        ),
+        (lambda: mgf_moment(lambda t: "x", 2), TypeError, "mgf must return real"),
+        (lambda: raw_moment([1e300, 1e300], 2), ValueError, "x and k must give"),
+        (lambda: raw_moment([1.0], 2**40), ValueError, r"k must be <= 1048576"),
+        (lambda: empirical_mgf([1000.0], 1.0), ValueError, "t must keep mean"),
+        (lambda: binomial_transform([1.0] * 2000), ValueError, "at most 1024"),
+        (lambda: binomial_transform([1] * 2000), ValueError, "a must have at most"),
+        (lambda: binomial_transform([1e307] * 10), ValueError, "a must give a result"),
+    ],
+)
+def test_limits_and_flags(call, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        call()
+
+
+def test_moments_of_huge_data_do_not_overflow():
+    x = np.array([1e300, -1e300, 3e300, 0.0])
+    scaled = x / 1e300
+    assert float(raw_moment(x, 1)) == pytest.approx(float(np.mean(scaled)) * 1e300)
+    assert float(central_moment(x, 1)) == 0.0
+    assert float(central_moment(x / 1e160, 2)) == pytest.approx(
+        float(np.var(scaled)) * 1e280
+    )
+    assert float(pearson_median_skewness(x)) == pytest.approx(
+        float(pearson_median_skewness(scaled))
+    )
+    assert raw_moment(np.array([1e30, 2e30], dtype=np.float32), 1) == pytest.approx(
+        1.5e30
+    )
+    with pytest.raises(ValueError, match="x and k must give a result"):
+        raw_moment(np.array([1e30], dtype=np.float32), 2)
