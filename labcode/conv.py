@@ -61,10 +61,11 @@ __all__ = [
 
 FloatArray = NDArray[np.floating[Any]]
 
-# The fast layer works on blocks of samples whose column matrix fits in this many
-# bytes, so that small images are batched into one matrix product and large ones
-# do not allocate a huge temporary.
-_BLOCK_BYTES = 1 << 22
+# The fast layer builds the columns of one sample at a time (a few MB that stay
+# warm in cache between the copies and the matrix product); samples whose columns
+# take fewer bytes than this are grouped, so that tiny images still make matrix
+# products large enough for BLAS.
+_SAMPLE_BYTES = 1 << 18
 
 
 # --------------------------------------------------------------------------
@@ -259,22 +260,30 @@ def conv_backward_naive(
 
 
 # --------------------------------------------------------------------------
-# Fast layer: im2col per block of samples, one matrix product per block
+# Fast layer: im2col per sample (or per block of small samples), one GEMM each
 # --------------------------------------------------------------------------
 
 
 class _Im2col:
     """Column matrices of blocks of padded samples, and their adjoint.
 
-    The padded block is held channel-major, ``(C, B, Hp, Wp)``. Column row
-    ``(i, j, k)`` holds channel ``k`` shifted by kernel offset ``(i, j)``.
+    The padded block is held channel-major, ``(C, B, Hp, Wp)``, in a buffer that
+    is zeroed once: each block only rewrites the interior, so the border stays
+    zero. Column row ``(i, j, k)`` holds channel ``k`` shifted by kernel offset
+    ``(i, j)``; one more row of ones multiplies the bias column of the filter
+    matrix, so the bias costs nothing beyond the matrix product.
 
     For stride 1 the output positions are indexed on the padded grid itself
     (``pitch`` ``Hp x Wp`` per sample): the column for offset ``(i, j)`` is then
-    one contiguous slice of the flattened block, and the ``Wp - W'`` unused
-    positions at the end of each row are a few per cent of wasted work. For
-    stride > 1 the columns are gathered with strided copies onto the
-    ``H' x W'`` grid.
+    one contiguous slice of the flattened block (a plain copy), and the
+    ``Wp - W'`` unused positions at the end of each row are a few per cent of
+    wasted work, cropped afterwards. For stride > 1 the columns are gathered
+    with strided copies onto the ``H' x W'`` grid, so a one-sample block's
+    product can be written straight into the output.
+
+    A block holds one sample when its columns take at least
+    :data:`_SAMPLE_BYTES`; smaller samples are grouped so that each matrix
+    product stays large enough for BLAS to run near its peak.
     """
 
     def __init__(
@@ -293,13 +302,13 @@ class _Im2col:
         self.h_out = 1 + (self.hp - self.hh) // stride
         self.w_out = 1 + (self.wp - self.ww) // stride
         self.grid = (self.hp, self.wp) if stride == 1 else (self.h_out, self.w_out)
-        per_sample = (
-            self.hh * self.ww * c * self.grid[0] * self.grid[1] * dtype.itemsize
-        )
-        self.block = max(1, min(n, _BLOCK_BYTES // max(per_sample, 1)))
+        self.rows = self.hh * self.ww * c
         size = self.grid[0] * self.grid[1]
+        per_sample = (self.rows + 1) * size * dtype.itemsize
+        self.block = max(1, min(n, _SAMPLE_BYTES // max(per_sample, 1)))
         self.padded = np.zeros((c, self.block, self.hp, self.wp), dtype=dtype)
-        self.cols = np.empty((self.hh * self.ww * c, self.block * size), dtype=dtype)
+        self.cols = np.empty((self.rows + 1, self.block * size), dtype=dtype)
+        self.cols[self.rows] = 1
 
     def length(self, b: int) -> int:
         """Return the number of column positions a block of `b` samples uses."""
@@ -316,7 +325,7 @@ class _Im2col:
             1, 0, 2, 3
         )
         n_cols = self.length(b)
-        cols = self.cols[:, :n_cols].reshape(self.hh, self.ww, self.c, n_cols)
+        cols = self.cols[: self.rows, :n_cols].reshape(self.hh, self.ww, self.c, n_cols)
         s = self.stride
         if s == 1:
             flat = self.padded.reshape(self.c, -1)
@@ -336,16 +345,24 @@ class _Im2col:
                     cols[i, j] = window.reshape(self.c, n_cols)
         return n_cols
 
+    def columns(self, n_cols: int) -> FloatArray:
+        """Return the filled ``(HH*WW*C + 1, n_cols)`` columns, ones row last."""
+        return self.cols[:, :n_cols]
+
     def outputs(self, result: FloatArray, b: int) -> FloatArray:
         """View a ``(F, block * grid)`` product as ``(b, F, H', W')``."""
         gh, gw = self.grid
-        grid = result.reshape(result.shape[0], self.block, gh, gw)
-        return grid[:, :b, : self.h_out, : self.w_out].transpose(1, 0, 2, 3)
+        grid = result[:, : b * gh * gw].reshape(result.shape[0], b, gh, gw)
+        return grid[:, :, : self.h_out, : self.w_out].transpose(1, 0, 2, 3)
 
-    def scatter(self, dcols: FloatArray, b: int) -> FloatArray:
-        """Adjoint of :meth:`load`: add column gradients back onto ``(b, C, H, W)``."""
+    def scatter(self, dcols: FloatArray, dpad: FloatArray, b: int) -> FloatArray:
+        """Adjoint of :meth:`load`: add column gradients onto ``dpad``, view ``dx``.
+
+        ``dpad`` is a ``(C, block, Hp, Wp)`` work buffer; the returned view of
+        it is ``(b, C, H, W)``.
+        """
         n_cols = dcols.shape[1]
-        dpad = np.zeros((self.c, b, self.hp, self.wp), dtype=dcols.dtype)
+        dpad[:, :b] = 0
         d = dcols.reshape(self.hh, self.ww, self.c, n_cols)
         s = self.stride
         if s == 1:
@@ -359,28 +376,39 @@ class _Im2col:
                 for j in range(self.ww):
                     dpad[
                         :,
-                        :,
+                        :b,
                         i : i + s * (self.h_out - 1) + 1 : s,
                         j : j + s * (self.w_out - 1) + 1 : s,
                     ] += d[i, j].reshape(self.c, b, self.h_out, self.w_out)
         p = self.pad
-        return dpad[:, :, p : p + self.h, p : p + self.w].transpose(1, 0, 2, 3)
+        return dpad[:, :b, p : p + self.h, p : p + self.w].transpose(1, 0, 2, 3)
 
     def grid_values(self, d_block: FloatArray, out: FloatArray) -> FloatArray:
-        """Lay ``(b, F, H', W')`` values onto the column grid, zeros elsewhere."""
+        """Lay ``(b, F, H', W')`` values onto the column grid of ``out``.
+
+        ``out`` is an ``(F, block * grid)`` buffer whose off-grid positions are
+        zero (they are never written); the filled ``(F, n_cols)`` part is
+        returned.
+        """
         b, f = d_block.shape[:2]
         gh, gw = self.grid
-        full = out[:, : b * gh * gw].reshape(f, b, gh, gw)
-        if self.stride == 1:
-            full[...] = 0
-        full[:, :, : self.h_out, : self.w_out] = d_block.transpose(1, 0, 2, 3)
+        grid = out[:, : b * gh * gw].reshape(f, b, gh, gw)
+        grid[:, :, : self.h_out, : self.w_out] = d_block.transpose(1, 0, 2, 3)
         return out[:, : self.length(b)]
 
 
-def _filter_matrix(w: FloatArray) -> FloatArray:
-    """``(F, HH*WW*C)`` with columns ordered like the rows of :class:`_Im2col`."""
+def _filter_matrix(w: FloatArray, b: FloatArray | None = None) -> FloatArray:
+    """``(F, HH*WW*C [+ 1])``: columns ordered like :class:`_Im2col`'s rows.
+
+    With `b`, the bias is the last column (it meets the columns' row of ones).
+    """
     f = w.shape[0]
-    return np.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(f, -1)
+    k = w[0].size
+    wmat = np.empty((f, k + (b is not None)), dtype=w.dtype)
+    wmat[:, :k] = w.transpose(0, 2, 3, 1).reshape(f, k)
+    if b is not None:
+        wmat[:, k] = b
+    return wmat
 
 
 def conv_forward(
@@ -459,20 +487,22 @@ def conv_forward(
     bias = _bias(b, f, x_arr.dtype)
     dtype = np.result_type(x_arr.dtype, bias.dtype)
     x_arr = x_arr.astype(dtype, copy=False)
-    wmat = _filter_matrix(w_arr.astype(dtype, copy=False))
+    wmat = _filter_matrix(w_arr.astype(dtype, copy=False), bias.astype(dtype))
     plan = _Im2col(x_arr.shape, (hh, ww), stride, pad, dtype)
     out = np.empty((n, f, plan.h_out, plan.w_out), dtype=dtype)
-    result = np.empty((f, plan.cols.shape[1]), dtype=dtype)
+    # A one-sample block on the (H', W') grid is written straight into `out`;
+    # otherwise the product lands in a work buffer and is cropped/transposed.
+    direct = plan.block == 1 and plan.stride != 1
+    result = None if direct else np.empty((f, plan.cols.shape[1]), dtype=dtype)
     for start in range(0, n, plan.block):
         block = x_arr[start : start + plan.block]
-        n_cols = plan.load(block)
-        np.matmul(wmat, plan.cols[:, :n_cols], out=result[:, :n_cols])
-        # Cropping the grid to (H', W') and adding the bias is one pass.
-        np.add(
-            plan.outputs(result, block.shape[0]),
-            bias[:, None, None],
-            out=out[start : start + block.shape[0]],
-        )
+        b_n = block.shape[0]
+        cols = plan.columns(plan.load(block))
+        if result is None:
+            np.matmul(wmat, cols, out=out[start].reshape(f, -1))
+        else:
+            np.matmul(wmat, cols, out=result[:, : cols.shape[1]])
+            out[start : start + b_n] = plan.outputs(result, b_n)
     return out
 
 
@@ -544,22 +574,27 @@ def conv_backward(
     dtype = np.result_type(x_arr.dtype, d.dtype)
     x_arr = x_arr.astype(dtype, copy=False)
     d = d.astype(dtype, copy=False)
-    wmat = _filter_matrix(w_arr.astype(dtype, copy=False))
     plan = _Im2col(x_arr.shape, (hh, ww), stride, pad, dtype)
+    wmat_t = np.ascontiguousarray(_filter_matrix(w_arr.astype(dtype, copy=False)).T)
     dx = np.empty(x_arr.shape, dtype=dtype)
-    dwmat = np.zeros(wmat.shape, dtype=dtype)
+    # [dW | db] accumulates cols @ dout^T; the columns' row of ones gives db.
+    dwb = np.zeros((plan.rows + 1, f), dtype=dtype)
+    partial = np.empty_like(dwb)
     d_grid = np.zeros((f, plan.cols.shape[1]), dtype=dtype)
-    dcols = np.empty(plan.cols.shape, dtype=dtype)
+    dcols = np.empty((plan.rows, plan.cols.shape[1]), dtype=dtype)
+    dpad = np.empty_like(plan.padded)
     for start in range(0, n, plan.block):
         block = x_arr[start : start + plan.block]
-        b = block.shape[0]
-        n_cols = plan.load(block)
-        dflat = plan.grid_values(d[start : start + b], d_grid)
-        dwmat += dflat @ plan.cols[:, :n_cols].T
-        np.matmul(wmat.T, dflat, out=dcols[:, :n_cols])
-        dx[start : start + b] = plan.scatter(dcols[:, :n_cols], b)
-    dw = dwmat.reshape(f, hh, ww, c).transpose(0, 3, 1, 2).copy()
-    db = d.sum(axis=(0, 2, 3))
+        b_n = block.shape[0]
+        cols = plan.columns(plan.load(block))
+        dflat = plan.grid_values(d[start : start + b_n], d_grid)
+        np.matmul(cols, dflat.T, out=partial)
+        dwb += partial
+        dc = dcols[:, : cols.shape[1]]
+        np.matmul(wmat_t, dflat, out=dc)
+        dx[start : start + b_n] = plan.scatter(dc, dpad, b_n)
+    dw = dwb[: plan.rows].T.reshape(f, hh, ww, c).transpose(0, 3, 1, 2).copy()
+    db = dwb[plan.rows].copy()
     return dx, dw, db
 
 

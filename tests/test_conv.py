@@ -90,6 +90,37 @@ def test_forward_large_batch_uses_blocks_and_agrees():
         np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_one_sample_blocks_agree_with_naive(dtype, stride):
+    # Samples this large (16 channels, 40x40) get one matrix product each; for
+    # stride > 1 the product is written straight into the output array.
+    x = RNG.standard_normal((3, 16, 40, 40)).astype(dtype)
+    w = RNG.standard_normal((5, 16, 3, 3)).astype(dtype)
+    b = RNG.standard_normal(5).astype(dtype)
+    got = conv_forward(x, w, b, stride=stride, pad=1)
+    want = conv_forward_naive(x, w, b, stride=stride, pad=1)
+    assert got.dtype == dtype
+    tol = (
+        {"rtol": 1e-4, "atol": 1e-3}
+        if dtype == np.float32
+        else {"rtol": 1e-10, "atol": 1e-11}
+    )
+    np.testing.assert_allclose(got, want, **tol)
+    dout = RNG.standard_normal(got.shape).astype(dtype)
+    fast = conv_backward(dout, x, w, stride=stride, pad=1)
+    naive = conv_backward_naive(dout, x, w, stride=stride, pad=1)
+    for g, n in zip(fast, naive, strict=True):
+        assert g.dtype == dtype
+        np.testing.assert_allclose(g, n, **tol)
+    # db (taken from the product with the columns' row of ones) is the plain sum.
+    np.testing.assert_allclose(
+        fast[2],
+        dout.astype(np.float64).sum(axis=(0, 2, 3)),
+        rtol=1e-4 if dtype == np.float32 else 1e-12,
+    )
+
+
 def test_forward_without_bias_is_bias_zero():
     x = RNG.standard_normal((2, 3, 5, 5))
     w = RNG.standard_normal((4, 3, 3, 3))
