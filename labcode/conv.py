@@ -17,9 +17,10 @@ a *full convolution* of ``dout`` with ``w``, which is a correlation with the
 flipped kernel (for ``dx``) [1]_.
 
 Naive loop versions sit beside the fast ones. The fast versions turn the layer
-into one matrix product per block of samples (im2col [2]_); for stride 1 the
-columns are contiguous slices of the flattened padded image, so building them is
-nine memory copies for a 3x3 kernel and the product runs in BLAS.
+into one matrix product per sample (im2col [2]_; small samples are grouped):
+for stride 1 the columns are contiguous slices of the flattened padded image,
+so building them is nine memory copies for a 3x3 kernel, the bias rides along
+as a row of ones, and the product runs in BLAS.
 
 References
 ----------
@@ -455,10 +456,11 @@ def conv_forward(
 
     Notes
     -----
-    Each block of samples becomes one matrix product of the ``(F, HH*WW*C)``
-    filter matrix with a ``(HH*WW*C, L)`` column matrix (im2col). NaN and infinity
-    propagate as in any matrix product; they are not checked, to keep the layer
-    fast.
+    Each sample (or block of small samples) becomes one matrix product of the
+    ``(F, HH*WW*C + 1)`` filter matrix, whose last column is the bias, with a
+    ``(HH*WW*C + 1, L)`` column matrix (im2col) whose last row is ones. NaN and
+    infinity propagate as in any matrix product; they are not checked, to keep
+    the layer fast.
 
     Examples
     --------
