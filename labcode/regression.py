@@ -25,12 +25,13 @@ References
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labcode._validation import (
+    FloatArray,
     as_float_array,
     check_int,
     check_real,
@@ -38,6 +39,7 @@ from labcode._validation import (
 )
 
 __all__ = [
+    "MAX_ITERATIONS",
     "GradientDescentResult",
     "add_intercept",
     "gradient_descent",
@@ -47,7 +49,10 @@ __all__ = [
     "stable_learning_rate",
 ]
 
-FloatArray = NDArray[np.floating[Any]]
+#: The most steps :func:`gradient_descent` takes in one call. Ten million steps
+#: are minutes of work even on a tiny problem; a method that needs more should be
+#: preconditioned (scale the features) rather than iterated longer.
+MAX_ITERATIONS = 10_000_000
 
 
 class GradientDescentResult(NamedTuple):
@@ -164,8 +169,32 @@ def mse_loss(X: ArrayLike, y: ArrayLike, theta: ArrayLike) -> float:
     0.25
     """
     X_arr, y_arr, theta_arr = _check_problem(X, y, theta)
-    residual = X_arr @ theta_arr - y_arr
-    return float(np.vdot(residual, residual) / (2 * X_arr.shape[0]))
+    with np.errstate(over="ignore", invalid="ignore"):
+        residual = X_arr @ theta_arr - y_arr
+    return _half_mean_square(residual, "X @ theta - y")
+
+
+def _half_mean_square(residual: FloatArray, what: str) -> float:
+    """``||residual||^2 / (2 m)``, scaled so that squaring does not overflow.
+
+    Raises ValueError naming `what` when the residual itself overflowed or the
+    loss is beyond the float64 range.
+    """
+    if not np.all(np.isfinite(residual)):
+        msg = f"{what} must be finite; it overflows float64 (scale X and y down)"
+        raise ValueError(msg)
+    m = int(residual.shape[0])
+    r = residual.astype(np.float64)
+    size = float(np.max(np.abs(r))) if r.size else 0.0
+    if size == 0.0:
+        return 0.0
+    unit = r / size
+    with np.errstate(over="ignore"):
+        loss = float(np.vdot(unit, unit)) / (2 * m) * size * size
+    if not np.isfinite(loss):
+        msg = f"{what} must have a squared norm inside float64; got |residual| ~ {size:.3g}"
+        raise ValueError(msg)
+    return loss
 
 
 def mse_gradient(X: ArrayLike, y: ArrayLike, theta: ArrayLike) -> FloatArray:
@@ -192,7 +221,11 @@ def mse_gradient(X: ArrayLike, y: ArrayLike, theta: ArrayLike) -> FloatArray:
     array([-0.5, -0.5])
     """
     X_arr, y_arr, theta_arr = _check_problem(X, y, theta)
-    grad: FloatArray = X_arr.T @ (X_arr @ theta_arr - y_arr) / X_arr.shape[0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        grad: FloatArray = X_arr.T @ (X_arr @ theta_arr - y_arr) / X_arr.shape[0]
+    if not np.all(np.isfinite(grad)):
+        msg = "X, y and theta must give a finite gradient; it overflows float64"
+        raise ValueError(msg)
     return grad
 
 
@@ -250,7 +283,9 @@ def stable_learning_rate(X: ArrayLike) -> float:
     Returns
     -------
     float
-        ``inf`` when ``X`` is all zeros (any step leaves theta unchanged).
+        ``inf`` when ``X`` is all zeros (any step leaves theta unchanged) or the
+        bound is beyond the float64 range; it may round to 0.0 for ``X`` near
+        1e154 and above. Computed from ``X / max|X|``, so it never overflows.
 
     Examples
     --------
@@ -259,10 +294,16 @@ def stable_learning_rate(X: ArrayLike) -> float:
     1.0
     """
     X_arr = as_float_array(X, "X", ndim=2, layout="(m, n)").astype(np.float64)
-    # The largest singular value squared is the largest eigenvalue of X^T X.
-    sigma_max = float(np.linalg.norm(X_arr, ord=2))
-    lam = sigma_max**2 / X_arr.shape[0]
-    return float("inf") if lam == 0.0 else 2.0 / lam
+    size = float(np.max(np.abs(X_arr)))
+    if size == 0.0:
+        return float("inf")
+    # The largest singular value squared is the largest eigenvalue of X^T X; it
+    # is taken of X / size (at most sqrt(m n)), so nothing overflows, and
+    # 2 m / (size * sigma)**2 is formed as a square of a ratio.
+    sigma_unit = float(np.linalg.norm(X_arr / size, ord=2))
+    with np.errstate(over="ignore", under="ignore"):
+        root = np.float64(np.sqrt(2.0 * X_arr.shape[0]) / sigma_unit) / np.float64(size)
+        return float(root * root)
 
 
 def gradient_descent(
@@ -292,7 +333,9 @@ def gradient_descent(
         Step size, > 0. Steps at or above :func:`stable_learning_rate` diverge,
         which raises ValueError rather than returning infinities.
     iterations : int
-        Maximum number of steps, >= 0.
+        Maximum number of steps, 0 <= iterations <= :data:`MAX_ITERATIONS`. The
+        loss history grows with the steps actually taken (nothing is allocated
+        for steps that `tol` makes unnecessary).
     theta0 : (n,) or (n, k) array_like, optional
         Starting point, shaped like the result; zeros by default. Mixing a
         ``(n,)`` start with ``(m, 1)`` targets is an error, not a broadcast.
@@ -356,23 +399,32 @@ def gradient_descent(
     (2, 1)
     """
     lr_f = check_real(lr, "lr", low=0.0, low_inclusive=False)
-    n_iter = check_int(iterations, "iterations", minimum=0)
+    n_iter = check_int(
+        iterations,
+        "iterations",
+        minimum=0,
+        maximum=MAX_ITERATIONS,
+        why="labcode.regression.MAX_ITERATIONS; precondition instead",
+    )
     tol_f = None if tol is None else check_real(tol, "tol", low=0.0)
     X_arr, y_arr, theta = _check_problem(X, y, theta0)
     m = X_arr.shape[0]
     XT = X_arr.T
 
-    losses = np.empty(n_iter + 1, dtype=np.float64)
+    # The history grows by doubling with the steps actually taken: a large
+    # `iterations` with an early `tol` stop allocates only what it uses.
+    losses = np.empty(min(n_iter, 1023) + 1, dtype=np.float64)
     # A step below 2 / L decreases the loss at every step, so a loss that grows by
     # more than round-off means lr is too large: stop and say so rather than
     # return a diverging answer. The round-off slack scales with the loss at
     # theta = 0, ||y||^2 / (2 m), and the current loss.
     eps = float(np.finfo(X_arr.dtype).eps)
-    loss_at_zero = float(np.vdot(y_arr, y_arr)) / (2 * m)
+    loss_at_zero = _half_mean_square(y_arr, "y")
     with np.errstate(over="ignore", invalid="ignore"):
         residual = X_arr @ theta - y_arr
-        losses[0] = float(np.vdot(residual, residual)) / (2 * m)
-        taken = 0
+    losses[0] = _half_mean_square(residual, "X @ theta0 - y")
+    taken = 0
+    with np.errstate(over="ignore", invalid="ignore"):
         for step in range(1, n_iter + 1):
             grad = XT @ residual / m
             if tol_f is not None and float(np.max(np.abs(grad))) <= tol_f:
@@ -389,6 +441,8 @@ def gradient_descent(
                     f"converges only for lr < 2 / lambda_max(X.T @ X / m) = {limit:.6g}"
                 )
                 raise ValueError(msg)
+            if step == losses.size:
+                losses = np.concatenate([losses, np.empty_like(losses)])
             losses[step] = loss
             taken = step
-    return GradientDescentResult(theta, losses[: taken + 1])
+    return GradientDescentResult(theta, losses[: taken + 1].copy())

@@ -276,3 +276,46 @@ def test_bad_options(kwargs, exc, pattern):
 def test_bad_data(X, y, exc, pattern):
     with pytest.raises(exc, match=pattern):
         gradient_descent(X, y, lr=0.1, iterations=1)
+
+
+def test_huge_iterations_do_not_preallocate():
+    X = np.array([[1.0, 0.0], [0.0, 1.0]])
+    theta, losses = gradient_descent(X, [1.0, 2.0], lr=1.0, iterations=10**7, tol=0.0)
+    np.testing.assert_allclose(theta, [1.0, 2.0])
+    assert losses.size < 100
+    with pytest.raises(ValueError, match=r"iterations must be <= 10000000 \(labcode"):
+        gradient_descent(X, [1.0, 2.0], lr=1.0, iterations=10**12)
+
+
+def test_history_grows_past_its_first_block():
+    X = np.array([[1.0, 0.0], [0.0, 2.0]])
+    _, losses = gradient_descent(X, [1.0, 2.0], lr=0.01, iterations=3000)
+    assert losses.shape == (3001,)
+    assert np.all(np.diff(losses) <= 0)
+
+
+def test_stable_learning_rate_for_huge_and_tiny_X():
+    base = np.array([[1.0, 0.0], [0.0, 2.0]])
+    rate = stable_learning_rate(base)
+    assert stable_learning_rate(base * 1e100) == pytest.approx(rate * 1e-200)
+    assert stable_learning_rate(base * 1e-100) == pytest.approx(rate * 1e200)
+    assert stable_learning_rate(base * 1e300) == 0.0
+    assert stable_learning_rate(base * 1e-300) == np.inf
+
+
+def test_overflowing_loss_and_gradient_raise():
+    X = np.array([[1e100, 0.0], [0.0, 1e100]])
+    with pytest.raises(ValueError, match="must have a squared norm inside float64"):
+        mse_loss(X, [0.0, 0.0], [1e100, 0.0])
+    with pytest.raises(ValueError, match=r"X @ theta - y must be finite"):
+        mse_loss(X, [0.0, 0.0], [1e300, 0.0])
+    with pytest.raises(ValueError, match="must give a finite gradient"):
+        mse_gradient(X, [0.0, 0.0], [1e200, 0.0])
+    # Near the limit the loss is still exact: squaring 1e150 alone would not be.
+    assert mse_loss(np.eye(2), [0.0, 0.0], [1e150, 0.0]) == pytest.approx(1e300 / 4)
+
+
+def test_huge_lr_raises_naming_lr():
+    X = np.array([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(ValueError, match=r"lr=1e\+308 makes gradient descent diverge"):
+        gradient_descent(X, [1.0, 2.0], lr=1e308, iterations=10)
