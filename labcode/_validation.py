@@ -224,6 +224,7 @@ def as_int_array(
     allow_empty: bool = False,
     minimum: int | None = None,
     maximum: int | None = None,
+    what: str = "values",
 ) -> IntArray:
     """Convert `x` to an ``intp`` array of indices or labels, checking its form.
 
@@ -244,6 +245,8 @@ def as_int_array(
         Accept arrays with zero elements.
     minimum, maximum : int, optional
         The range every entry must lie in (both ends included).
+    what : str, optional
+        What the entries are, for messages: ``"class labels"``.
 
     Returns
     -------
@@ -268,7 +271,10 @@ def as_int_array(
     if arr.dtype.kind == "f":
         whole = np.isfinite(arr) & (arr == np.round(arr))
         if not np.all(whole):
-            msg = f"{name} must hold integers; got dtype {arr.dtype} with non-integer values"
+            msg = (
+                f"{name} must hold integer {what}; got dtype {arr.dtype} "
+                "with non-integer values"
+            )
             raise TypeError(msg)
         if arr.size and np.max(np.abs(arr)) > np.iinfo(np.intp).max:
             msg = f"{name} must hold integers that fit in {np.dtype(np.intp)}"
@@ -284,11 +290,11 @@ def as_int_array(
         low = "" if minimum is None else str(minimum)
         high = "" if maximum is None else str(maximum)
         if minimum is None:
-            wanted = f"values <= {high}"
+            wanted = f"{what} <= {high}"
         elif maximum is None:
-            wanted = f"values >= {low}"
+            wanted = f"{what} >= {low}"
         else:
-            wanted = f"values in {low}..{high}"
+            wanted = f"{what} in {low}..{high}"
         msg = f"{name} must hold {wanted}; got values from {out.min()} to {out.max()}"
         raise ValueError(msg)
     return out

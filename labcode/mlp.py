@@ -43,17 +43,22 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labcode._validation import (
+    MAX_ELEMENTS,
+    FloatArray,
     as_float_array,
+    as_int_array,
     check_choice,
     check_int,
     check_real,
     check_rng,
+    check_size,
     format_shape,
 )
 
-__all__ = ["MLP", "cross_entropy", "glorot_uniform", "softmax"]
+__all__ = ["MAX_EPOCHS", "MLP", "cross_entropy", "glorot_uniform", "softmax"]
 
-FloatArray = NDArray[np.floating[Any]]
+#: The most epochs :meth:`MLP.fit` runs in one call.
+MAX_EPOCHS = 1_000_000
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
 
 
@@ -90,29 +95,20 @@ def softmax(z: ArrayLike) -> FloatArray:
 
 
 def _check_labels(y: ArrayLike, n: int, n_classes: int) -> NDArray[np.intp]:
-    arr = np.asarray(y)
-    if arr.ndim != 1:
-        msg = f"y must be 1-D (N,) integer class labels; got shape {format_shape(arr.shape)}"
-        raise ValueError(msg)
+    arr = as_int_array(
+        y,
+        "y",
+        ndim=1,
+        layout="(N,) integer class labels",
+        allow_empty=True,
+        minimum=0,
+        maximum=n_classes - 1,
+        what=f"class labels ({n_classes} classes)",
+    )
     if arr.shape[0] != n:
         msg = f"y must have one label per sample: X or probs has {n} rows, y has {arr.shape[0]}"
         raise ValueError(msg)
-    if (
-        arr.dtype.kind == "f"
-        and np.all(np.isfinite(arr))
-        and np.all(arr == np.round(arr))
-    ):
-        arr = arr.astype(np.intp)
-    if arr.dtype.kind not in "iu":
-        msg = f"y must hold integer class labels; got dtype {arr.dtype}"
-        raise TypeError(msg)
-    if n and (arr.min() < 0 or arr.max() >= n_classes):
-        msg = (
-            f"y must hold labels in 0..{n_classes - 1} ({n_classes} classes); "
-            f"got {arr.min()}..{arr.max()}"
-        )
-        raise ValueError(msg)
-    return arr.astype(np.intp, copy=False)
+    return arr
 
 
 def cross_entropy(probs: ArrayLike, y: ArrayLike) -> float:
@@ -186,6 +182,9 @@ def glorot_uniform(
     """
     n_in = check_int(fan_in, "fan_in", minimum=1)
     n_out = check_int(fan_out, "fan_out", minimum=1)
+    check_size(
+        n_in * n_out, "fan_in and fan_out", MAX_ELEMENTS, detail=f"{n_in} x {n_out}"
+    )
     generator = check_rng(rng)
     bound = np.sqrt(6.0 / (n_in + n_out))
     return generator.uniform(-bound, bound, size=(n_in, n_out))
@@ -285,6 +284,12 @@ class MLP:
         if sizes[-1] < 2:
             msg = f"layer_sizes[-1] is the number of classes and must be >= 2; got {sizes[-1]}"
             raise ValueError(msg)
+        check_size(
+            sum(a * b for a, b in itertools.pairwise(sizes)),
+            "layer_sizes",
+            MAX_ELEMENTS,
+            detail=f"{sizes} (weights)",
+        )
         self.layer_sizes = sizes
         self.activation = check_choice(activation, "activation", ACTIVATIONS)
         self.l2 = check_real(l2, "l2", low=0.0)
@@ -320,17 +325,34 @@ class MLP:
 
     # ---------------------------------------------------------------- maths
     def _forward(self, x: FloatArray) -> tuple[list[FloatArray], FloatArray]:
-        """Return the activations of every layer (input first) and the log-probabilities."""
+        """Return the activations of every layer (input first) and the log-probabilities.
+
+        Overflow is not warned about here: a non-finite result is checked by the
+        callers (:meth:`_predict_log` for inputs, :meth:`fit` for training).
+        """
         hs = [x]
-        for w, b in zip(self.weights[:-1], self.biases[:-1], strict=True):
-            z = hs[-1] @ w
-            z += b
-            hs.append(_activate(z, self.activation))
-        z = hs[-1] @ self.weights[-1]
-        z += self.biases[-1]
-        z -= np.max(z, axis=1, keepdims=True)  # log-softmax, stable
-        z -= np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+        with np.errstate(over="ignore", invalid="ignore"):
+            for w, b in zip(self.weights[:-1], self.biases[:-1], strict=True):
+                z = hs[-1] @ w
+                z += b
+                hs.append(_activate(z, self.activation))
+            z = hs[-1] @ self.weights[-1]
+            z += self.biases[-1]
+            z -= np.max(z, axis=1, keepdims=True)  # log-softmax, stable
+            z -= np.log(np.sum(np.exp(z), axis=1, keepdims=True))
         return hs, z
+
+    def _predict_log(self, x: FloatArray) -> tuple[list[FloatArray], FloatArray]:
+        """:meth:`_forward`, raising ValueError if the inputs overflow the network."""
+        hs, log_probs = self._forward(x)
+        if not np.all(np.isfinite(log_probs)):
+            msg = (
+                "X must be small enough for the network: its pre-activations "
+                f"overflow {x.dtype} (largest |X| = {float(np.max(np.abs(x))):.3g}); "
+                "scale the features"
+            )
+            raise ValueError(msg)
+        return hs, log_probs
 
     def _penalty(self) -> float:
         if self.l2 == 0:
@@ -370,7 +392,7 @@ class MLP:
         (N, layer_sizes[-1]) ndarray
             Rows are positive and sum to 1.
         """
-        _, log_probs = self._forward(self._check_x(X))
+        _, log_probs = self._predict_log(self._check_x(X))
         return np.exp(log_probs)
 
     def loss(self, X: ArrayLike, y: ArrayLike) -> float:
@@ -388,7 +410,7 @@ class MLP:
         """
         x = self._check_x(X)
         labels = _check_labels(y, x.shape[0], self.layer_sizes[-1])
-        _, log_probs = self._forward(x)
+        _, log_probs = self._predict_log(x)
         data = -float(np.mean(log_probs[np.arange(x.shape[0]), labels]))
         return data + self._penalty()
 
@@ -409,7 +431,7 @@ class MLP:
         """
         x = self._check_x(X)
         labels = _check_labels(y, x.shape[0], self.layer_sizes[-1])
-        hs, log_probs = self._forward(x)
+        hs, log_probs = self._predict_log(x)
         return self._backward(hs, log_probs, labels)
 
     def fit(
@@ -436,9 +458,11 @@ class MLP:
         y : (N,) array_like of int
             Training classes.
         epochs : int
-            Passes over the data, >= 1.
+            Passes over the data, 1 <= epochs <= :data:`MAX_EPOCHS`.
         lr : float
-            Step size, > 0.
+            Step size, > 0. A step so large that training diverges (the loss or
+            a parameter becomes infinite or NaN) raises ValueError naming `lr`;
+            the parameters are then left as they were before the call.
         batch_size : int
             Samples per step, >= 1 (capped at N).
         rng : None, int or numpy.random.Generator, optional
@@ -451,7 +475,13 @@ class MLP:
             before that batch's step (as ``sklearn.neural_network.MLPClassifier``
             reports ``loss_curve_``).
         """
-        n_epochs = check_int(epochs, "epochs", minimum=1)
+        n_epochs = check_int(
+            epochs,
+            "epochs",
+            minimum=1,
+            maximum=MAX_EPOCHS,
+            why="labcode.mlp.MAX_EPOCHS",
+        )
         step = check_real(lr, "lr", low=0.0, low_inclusive=False)
         size = check_int(batch_size, "batch_size", minimum=1)
         generator = check_rng(rng)
@@ -464,28 +494,42 @@ class MLP:
         if dtype != self.dtype:
             self.weights = [w.astype(dtype) for w in self.weights]
             self.biases = [b.astype(dtype) for b in self.biases]
+        saved = ([w.copy() for w in self.weights], [b.copy() for b in self.biases])
         n = x.shape[0]
         size = min(size, n)
         history = np.empty(n_epochs)
+        self._predict_log(x)  # inputs that overflow the network are X's fault, not lr's
         for epoch in range(n_epochs):
-            order = generator.permutation(n)
-            total = 0.0
-            for start in range(0, n, size):
-                batch = order[start : start + size]
-                xb, yb = x[batch], labels[batch]
-                hs, log_probs = self._forward(xb)
-                total += -float(np.sum(log_probs[np.arange(len(batch)), yb]))
-                if self.l2:
-                    total += self._penalty() * len(batch)
-                d_weights, d_biases = self._backward(hs, log_probs, yb)
-                for w, dw, b, db in zip(
-                    self.weights, d_weights, self.biases, d_biases, strict=True
-                ):
-                    np.multiply(dw, step, out=dw)
-                    np.subtract(w, dw, out=w)
-                    np.multiply(db, step, out=db)
-                    np.subtract(b, db, out=b)
+            with np.errstate(over="ignore", invalid="ignore"):
+                order = generator.permutation(n)
+                total = 0.0
+                for start in range(0, n, size):
+                    batch = order[start : start + size]
+                    xb, yb = x[batch], labels[batch]
+                    hs, log_probs = self._forward(xb)
+                    total += -float(np.sum(log_probs[np.arange(len(batch)), yb]))
+                    if self.l2:
+                        total += self._penalty() * len(batch)
+                    d_weights, d_biases = self._backward(hs, log_probs, yb)
+                    for w, dw, b, db in zip(
+                        self.weights, d_weights, self.biases, d_biases, strict=True
+                    ):
+                        np.multiply(dw, step, out=dw)
+                        np.subtract(w, dw, out=w)
+                        np.multiply(db, step, out=db)
+                        np.subtract(b, db, out=b)
             history[epoch] = total / n
+            if not (
+                np.isfinite(history[epoch])
+                and all(np.all(np.isfinite(w)) for w in self.weights)
+                and all(np.all(np.isfinite(b)) for b in self.biases)
+            ):
+                self.weights, self.biases = saved
+                msg = (
+                    f"lr={step} makes training diverge: the loss or the parameters "
+                    f"became infinite or NaN in epoch {epoch + 1}; use a smaller lr"
+                )
+                raise ValueError(msg)
         return history
 
     def predict(self, X: ArrayLike) -> NDArray[np.intp]:
@@ -499,7 +543,7 @@ class MLP:
         -------
         (N,) ndarray of int
         """
-        _, log_probs = self._forward(self._check_x(X))
+        _, log_probs = self._predict_log(self._check_x(X))
         labels: NDArray[np.intp] = np.argmax(log_probs, axis=1).astype(np.intp)
         return labels
 

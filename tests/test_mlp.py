@@ -211,12 +211,12 @@ Y = np.array([0, 1, 2, 1])
         (
             lambda: MLP([3, 4, 3]).loss(X, [0, 1, 3, 1]),
             ValueError,
-            r"y must hold labels in 0\.\.2 \(3 classes\); got 0\.\.3",
+            r"y must hold class labels \(3 classes\) in 0\.\.2; got values from 0 to 3",
         ),
         (
             lambda: MLP([3, 4, 3]).loss(X, [0, 1, -1, 1]),
             ValueError,
-            r"y must hold labels in 0\.\.2",
+            r"y must hold class labels \(3 classes\) in 0\.\.2",
         ),
         (
             lambda: MLP([3, 4, 3]).loss(X, [0.5, 1, 2, 1]),
@@ -291,3 +291,36 @@ Y = np.array([0, 1, 2, 1])
 def test_input_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_diverging_training_raises_naming_lr_and_keeps_parameters():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    y = (X[:, 0] > 0).astype(int)
+    net = MLP([2, 8, 2], activation="relu", rng=1)
+    before = [w.copy() for w in net.weights]
+    with pytest.raises(ValueError, match=r"lr=1e\+308 makes training diverge"):
+        net.fit(X, y, epochs=5, lr=1e308, batch_size=8, rng=2)
+    for w, w0 in zip(net.weights, before, strict=True):
+        np.testing.assert_array_equal(w, w0)
+
+
+def test_inputs_that_overflow_the_network_raise_naming_X():
+    net = MLP([2, 4, 2], activation="relu", rng=0)
+    net.weights[0][...] = 10.0
+    X = np.full((3, 2), 1e308)
+    for call in (net.forward, net.predict):
+        with pytest.raises(ValueError, match="X must be small enough for the network"):
+            call(X)
+    with pytest.raises(ValueError, match="X must be small enough for the network"):
+        net.fit(X, [0, 1, 0], epochs=1, lr=0.1, batch_size=3)
+
+
+def test_size_limits():
+    with pytest.raises(ValueError, match="layer_sizes must need at most"):
+        MLP([10**6, 10**6, 2])
+    with pytest.raises(ValueError, match="fan_in and fan_out must need at most"):
+        glorot_uniform(10**6, 10**6)
+    net = MLP([2, 2], rng=0)
+    with pytest.raises(ValueError, match=r"epochs must be <= 1000000"):
+        net.fit([[0.0, 1.0]], [1], epochs=10**12, lr=0.1, batch_size=1)

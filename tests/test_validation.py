@@ -250,9 +250,11 @@ def test_as_int_array():
     assert as_int_array([0.0, 3.0], "y").tolist() == [0, 3]
     assert as_int_array([True, False], "y").tolist() == [1, 0]
     assert as_int_array([], "y", allow_empty=True).shape == (0,)
-    with pytest.raises(TypeError, match="y must hold integers; got dtype float64"):
+    with pytest.raises(
+        TypeError, match="y must hold integer values; got dtype float64"
+    ):
         as_int_array([0.5], "y")
-    with pytest.raises(TypeError, match="y must hold integers"):
+    with pytest.raises(TypeError, match="y must hold integer values"):
         as_int_array([np.nan], "y")
     with pytest.raises(
         ValueError, match=r"^y must hold values in 0\.\.2; got values from -1 to 1$"
