@@ -3,6 +3,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import ssl
 import stat
 import subprocess
@@ -15,7 +16,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from labcode.web import create_app
-from labcode.web.app import MAX_BODY_BYTES, parse_api_keys
+from labcode.web.app import MAX_BODY_BYTES, MAX_JSON_DEPTH, parse_api_keys
 from labcode.web.tls import make_self_signed, server_context
 
 WRITE = {"Authorization": "Bearer writer-key"}
@@ -479,3 +480,419 @@ def test_cli_without_keys(tmp_path):
     )
     assert done.returncode == 2
     assert "no API keys" in done.stderr
+
+
+# ------------------------------------------------------------------ HTTP semantics
+def test_head_never_changes_anything(client):
+    create(client)
+    before = client.get("/v1/users/1", headers=READ)
+    r = client.open(
+        "/v1/users/1",
+        method="HEAD",
+        data=json.dumps({"name": "Changed"}),
+        headers={**WRITE, "Content-Type": "application/merge-patch+json"},
+    )
+    assert r.status_code == 200
+    assert r.data == b""
+    assert r.headers["ETag"] == before.headers["ETag"]
+    assert client.get("/v1/users/1", headers=READ).get_json() == before.get_json()
+    assert client.head("/v1/users", headers=READ).status_code == 200
+
+
+def test_options_and_allow(client):
+    r = client.options("/v1/users")
+    assert r.status_code == 204
+    assert "Content-Type" not in r.headers
+    assert set(r.headers["Allow"].replace(" ", "").split(",")) == {
+        "GET",
+        "HEAD",
+        "OPTIONS",
+        "POST",
+    }
+    r = client.options("/v1/users/7")
+    assert set(r.headers["Allow"].replace(" ", "").split(",")) == {
+        "DELETE",
+        "GET",
+        "HEAD",
+        "OPTIONS",
+        "PATCH",
+        "PUT",
+    }
+    r = client.post("/v1/users/7", headers=WRITE)
+    problem(r, 405)
+    assert "PUT" in r.headers["Allow"]
+    assert "POST" not in r.headers["Allow"]
+
+
+@pytest.mark.parametrize("path", ["//v1/users", "/v1//users", "/v1/users/", "/v1"])
+def test_no_redirects_only_problems(client, path):
+    # PATH_INFO set directly: the test client would read "//v1" as a host name
+    r = client.get("/", headers=READ, environ_overrides={"PATH_INFO": path})
+    problem(r, 404)
+    assert "Location" not in r.headers
+
+
+def test_openapi_is_served(client):
+    r = client.get("/v1/openapi.json")
+    assert r.status_code == 200
+    spec = r.get_json()
+    assert spec["openapi"] == "3.1.0"
+    assert set(spec["paths"]) == {"/v1/users", "/v1/users/{id}"}
+
+
+# ------------------------------------------------------------------ input rules
+@pytest.mark.parametrize(
+    "raw_id",
+    [
+        "\u0661",
+        "\uff11",
+        "1\u0660",
+        "01",
+        "1.0",
+        "+1",
+        "-1",
+        "1e3",
+        "99999999999999999999",
+    ],
+)
+def test_only_ascii_digits_name_a_user(client, raw_id):
+    create(client)
+    problem(client.get(f"/v1/users/{raw_id}", headers=READ), 404)
+
+
+@pytest.mark.parametrize("value", ["\u0661", "\uff15", "5\u0660", " 5", "5 "])
+def test_paging_takes_ascii_digits_only(client, value):
+    problem(client.get("/v1/users", query_string={"limit": value}, headers=READ), 400)
+    problem(client.get("/v1/users", query_string={"offset": value}, headers=READ), 400)
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem_text"),
+    [
+        (b'{"name": "A\\u0000B", "email": "a@example.org"}', "control characters"),
+        (b'{"name": "A\\u001bB", "email": "a@example.org"}', "control characters"),
+        (b'{"name": "A\\u007fB", "email": "a@example.org"}', "control characters"),
+        (b'{"name": "A\\ud800B", "email": "a@example.org"}', "lone surrogates"),
+        (b'{"name": "Ann", "email": "a\\udfff@example.org"}', "lone surrogates"),
+    ],
+    ids=["nul", "escape", "delete", "high-surrogate", "low-surrogate-in-email"],
+)
+def test_names_reject_control_characters_and_lone_surrogates(client, raw, problem_text):
+    r = client.post(
+        "/v1/users", data=raw, content_type="application/json", headers=WRITE
+    )
+    body = problem(r, 422)
+    assert any(problem_text in e["problem"] for e in body["errors"])
+    assert client.get("/v1/users", headers=READ).get_json()["total"] == 0
+
+
+def test_a_valid_surrogate_pair_is_a_character(client):
+    r = client.post(
+        "/v1/users",
+        data=b'{"name": "Ann \\ud83d\\ude00", "email": "ann@example.org"}',
+        content_type="application/json",
+        headers=WRITE,
+    )
+    assert r.status_code == 201
+    assert r.get_json()["name"] == "Ann \U0001f600"
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 100, 30_000])
+def test_deep_json_is_400(client, depth):
+    body = "[" * depth + "]" * depth
+    r = client.post(
+        "/v1/users", data=body, content_type="application/json", headers=WRITE
+    )
+    assert "deeper" in problem(r, 400)["detail"]
+
+
+def test_json_at_the_depth_limit_is_parsed(client):
+    body = "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH
+    r = client.post(
+        "/v1/users", data=body, content_type="application/json", headers=WRITE
+    )
+    problem(r, 422)  # parsed, then refused as not an object
+
+
+# ------------------------------------------------------------------ Host and links
+@pytest.mark.parametrize(
+    "host", ["evil.example", "localhost.evil.example", "local host", "a,b", ""]
+)
+def test_foreign_or_invalid_host_is_400(client, host):
+    r = client.get("/v1/users", headers={**READ, "Host": host})
+    assert "host" in problem(r, 400)["type"]
+
+
+def test_links_come_from_configuration():
+    app = create_app(
+        api_keys=KEYS,
+        allowed_hosts=["api.example.org"],
+        public_url="https://api.example.org",
+    )
+    c = app.test_client()
+    r = c.post(
+        "/v1/users",
+        json={"name": "Ada", "email": "ada@example.org"},
+        headers={**WRITE, "Host": "api.example.org:8443"},
+    )
+    assert r.headers["Location"] == "https://api.example.org/v1/users/1"
+    problem(c.get("/v1/users", headers=READ), 400)  # localhost is not allowed here
+    with pytest.raises(ValueError, match="public_url"):
+        create_app(api_keys=KEYS, public_url="api.example.org")
+    with pytest.raises(ValueError, match="allowed_hosts"):
+        create_app(api_keys=KEYS, allowed_hosts=[])
+
+
+# ------------------------------------------------------------------ conditional requests
+# RFC 9110 section 13.2.2: If-Match (strong comparison; * = "a representation
+# exists"), then If-None-Match (weak comparison; * likewise); a true
+# If-None-Match answers 304 to GET/HEAD and 412 to anything else.
+CURRENT, OTHER = "CURRENT", '"0000"'
+CONDITIONAL_CASES = [
+    # (method, If-Match, If-None-Match, expected status)
+    ("GET", None, None, 200),
+    ("GET", CURRENT, None, 200),
+    ("GET", OTHER, None, 412),
+    ("GET", "*", None, 200),
+    ("GET", f"{OTHER}, CURRENT", None, 200),
+    ("GET", "W/CURRENT", None, 412),  # If-Match compares strongly
+    ("GET", None, CURRENT, 304),
+    ("GET", None, "W/CURRENT", 304),  # If-None-Match compares weakly
+    ("GET", None, f"{OTHER}, CURRENT", 304),
+    ("GET", None, OTHER, 200),
+    ("GET", None, "*", 304),
+    ("HEAD", None, "*", 304),
+    ("GET", OTHER, CURRENT, 412),  # If-Match is evaluated first
+    ("GET", CURRENT, OTHER, 200),
+    ("GET", "not-a-tag", None, 400),
+    ("PUT", None, None, 200),
+    ("PUT", CURRENT, None, 200),
+    ("PUT", "*", None, 200),
+    ("PUT", OTHER, None, 412),
+    ("PUT", None, "*", 412),
+    ("PUT", None, CURRENT, 412),
+    ("PUT", None, OTHER, 200),
+    ("PUT", f"{OTHER}, CURRENT", None, 200),
+    ("PATCH", "*", None, 200),
+    ("PATCH", None, "*", 412),
+    ("DELETE", OTHER, None, 412),
+    ("DELETE", "*", None, 204),
+    ("DELETE", None, "*", 412),
+    ("DELETE", CURRENT, None, 204),
+]
+
+
+def _headers(if_match, if_none_match, tag):
+    headers = {}
+    for name, value in (("If-Match", if_match), ("If-None-Match", if_none_match)):
+        if value is not None:
+            headers[name] = value.replace("CURRENT", tag)
+    return headers
+
+
+@pytest.mark.parametrize(
+    ("method", "if_match", "if_none_match", "expected"), CONDITIONAL_CASES
+)
+def test_conditional_requests_on_a_user(
+    client, method, if_match, if_none_match, expected
+):
+    tag = create(client).headers["ETag"]
+    before = client.get("/v1/users/1", headers=READ).get_json()
+    kwargs = {}
+    if method == "PUT":
+        kwargs["json"] = {"name": "Changed", "email": "ada@example.org"}
+    if method == "PATCH":
+        kwargs["data"] = json.dumps({"name": "Changed"})
+        kwargs["content_type"] = "application/merge-patch+json"
+    key = READ if method in ("GET", "HEAD") else WRITE
+    r = client.open(
+        "/v1/users/1",
+        method=method,
+        headers={**key, **_headers(if_match, if_none_match, tag)},
+        **kwargs,
+    )
+    assert r.status_code == expected
+    if expected in (304, 412, 400):
+        if expected != 304:
+            problem(r, expected)
+        else:
+            assert r.data == b""
+            assert r.headers["ETag"] == tag
+        after = client.get("/v1/users/1", headers=READ)
+        assert after.get_json() == before  # nothing changed
+
+
+COLLECTION_CASES = [
+    ("GET", None, None, 200),
+    ("GET", "*", None, 200),
+    ("GET", "CURRENT", None, 200),
+    ("GET", OTHER, None, 412),
+    ("GET", None, "CURRENT", 304),
+    ("GET", None, "*", 304),
+    ("GET", None, OTHER, 200),
+    ("POST", "*", None, 201),
+    ("POST", "CURRENT", None, 201),
+    ("POST", OTHER, None, 412),
+    ("POST", None, "*", 412),
+    ("POST", None, OTHER, 201),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "if_match", "if_none_match", "expected"), COLLECTION_CASES
+)
+def test_conditional_requests_on_the_collection(
+    client, method, if_match, if_none_match, expected
+):
+    create(client)
+    tag = client.get("/v1/users", headers=READ).headers["ETag"]
+    headers = _headers(if_match, if_none_match, tag)
+    if method == "GET":
+        r = client.get("/v1/users", headers={**READ, **headers})
+    else:
+        r = client.post(
+            "/v1/users",
+            json={"name": "Bob", "email": "bob@example.org"},
+            headers={**WRITE, **headers},
+        )
+    assert r.status_code == expected
+    total = client.get("/v1/users", headers=READ).get_json()["total"]
+    assert total == (2 if expected == 201 else 1)
+
+
+def test_collection_etag_changes_with_every_write(client):
+    tags = [client.get("/v1/users", headers=READ).headers["ETag"]]
+    create(client)
+    tags.append(client.get("/v1/users", headers=READ).headers["ETag"])
+    client.patch(
+        "/v1/users/1",
+        data=json.dumps({"name": "B"}),
+        content_type="application/merge-patch+json",
+        headers=WRITE,
+    )
+    tags.append(client.get("/v1/users", headers=READ).headers["ETag"])
+    client.delete("/v1/users/1", headers=WRITE)
+    tags.append(client.get("/v1/users", headers=READ).headers["ETag"])
+    assert len(set(tags)) == 4
+
+
+def test_preconditions_do_not_hide_a_404_or_a_401(client):
+    problem(client.get("/v1/users/5", headers={**READ, "If-Match": OTHER}), 404)
+    problem(client.put("/v1/users/5", json={}, headers={**WRITE, "If-Match": "*"}), 404)
+    problem(client.get("/v1/users", headers={"If-Match": OTHER}), 401)
+
+
+# ------------------------------------------------------------------ faults
+def test_read_only_database_is_503_and_reads_work(tmp_path):
+    path = tmp_path / "users.db"
+    create(create_app(db=str(path), api_keys=KEYS).test_client())
+    ro = create_app(db=f"file:{path}?mode=ro", api_keys=KEYS).test_client()
+    assert ro.get("/v1/users", headers=READ).get_json()["total"] == 1
+    r = create(ro, "Bob", "bob@example.org")
+    body = problem(r, 503)
+    assert "read-only" in body["detail"]
+    assert "Retry-After" not in r.headers  # retrying will not help
+
+
+def test_locked_database_is_503_with_retry_after(tmp_path):
+    path = tmp_path / "users.db"
+    c = create_app(db=str(path), api_keys=KEYS).test_client()
+    locker = sqlite3.connect(path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        r = create(c)
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    problem(r, 503)
+    assert r.headers["Retry-After"] == "1"
+    assert create(c).status_code == 201  # and it passes once the lock is gone
+
+
+@pytest.fixture
+def tiny_tmpfs(tmp_path):
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", str(mount)],
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_full_disk_is_503_and_nothing_is_half_written(tiny_tmpfs):
+    path = tiny_tmpfs / "users.db"
+    c = create_app(db=str(path), api_keys=KEYS).test_client()
+    created, last = [], None
+    for i in range(400):  # 96 KiB fill up long before 400 users of ~200 bytes
+        r = create(c, "N" * 150, f"user{i}@example.org")
+        if r.status_code != 201:
+            last = r
+            break
+        created.append(r.get_json()["email"])
+    assert last is not None, "the disk never filled up"
+    body = problem(last, 503)
+    assert "full" in body["detail"]
+    assert last.headers["Retry-After"]
+    check = sqlite3.connect(path)
+    try:
+        assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        stored = [
+            row[0] for row in check.execute("SELECT email FROM users ORDER BY id")
+        ]
+    finally:
+        check.close()
+    assert stored == created  # every 201 is there, the failed one is not
+
+
+def test_size_limited_file_is_503_and_nothing_is_half_written(tmp_path):
+    script = f"""
+import resource, signal, json
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+from labcode.web import create_app
+c = create_app(db={str(tmp_path / "users.db")!r}, api_keys="k:write").test_client()
+c.get("/v1/users", headers={{"Authorization": "Bearer k"}})
+resource.setrlimit(resource.RLIMIT_FSIZE, (40960, 40960))
+created, last = [], None
+for i in range(400):
+    r = c.post("/v1/users", json={{"name": "N" * 150, "email": f"u{{i}}@example.org"}},
+               headers={{"Authorization": "Bearer k"}})
+    if r.status_code != 201:
+        last = r
+        break
+    created.append(r.get_json()["email"])
+print(json.dumps({{"created": created, "status": last and last.status_code,
+                  "type": last and last.mimetype, "retry": last and last.headers.get("Retry-After")}}))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    report = json.loads(done.stdout)
+    assert report["status"] == 503
+    assert report["type"] == "application/problem+json"
+    assert report["retry"]
+    check = sqlite3.connect(tmp_path / "users.db")
+    try:
+        assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        stored = [
+            row[0] for row in check.execute("SELECT email FROM users ORDER BY id")
+        ]
+    finally:
+        check.close()
+    assert stored == report["created"]
+
+
+def test_missing_directory_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        create_app(db=str(tmp_path / "nowhere" / "users.db"), api_keys=KEYS)
+    (tmp_path / "junk.db").write_bytes(b"not a database" * 100)
+    with pytest.raises(ValueError, match="cannot be used"):
+        create_app(db=str(tmp_path / "junk.db"), api_keys=KEYS)
