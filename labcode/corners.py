@@ -35,17 +35,30 @@ References
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import ndimage
+from scipy import ndimage, special
 
-from labcode._validation import check_choice, check_int, check_real, format_shape
+from labcode._validation import (
+    FloatArray,
+    as_float_array,
+    check_bool,
+    check_choice,
+    check_int,
+    check_real,
+    format_shape,
+)
 
-__all__ = ["corner_peaks", "harris_response", "structure_tensor"]
-
-FloatArray = NDArray[np.floating[Any]]
+__all__ = [
+    "corner_peaks",
+    "harris_response",
+    "harris_response_naive",
+    "structure_tensor",
+]
 
 # Gaussian windows are truncated at this many standard deviations (as in scipy
 # and scikit-image).
@@ -153,6 +166,107 @@ def _sobel_pair(image: FloatArray, arena: _Arena) -> tuple[FloatArray, FloatArra
     return out[0], out[1]
 
 
+def _radius(sigma: float) -> int | None:
+    """Return the truncation radius ``int(4 sigma + 0.5)``, None beyond 2**53."""
+    reach = _TRUNCATE * sigma + 0.5
+    return int(reach) if reach < 2.0**53 else None
+
+
+def _log_normaliser(sigma: float, radius: int | None) -> float:
+    r"""``log sum_{|x| <= radius} exp(-x**2 / (2 sigma**2))``, without overflow.
+
+    Summed directly up to a million terms; beyond, the sum of the smooth
+    Gaussian equals its integral plus the trapezoid end correction to far below
+    float64 precision (Euler-Maclaurin), taken in log space so that
+    ``sigma = 1e308`` works.
+    """
+    if radius is not None and radius <= 1_000_000:
+        x = np.arange(-radius, radius + 1, dtype=np.float64) / sigma
+        return float(np.log(np.sum(np.exp(-0.5 * x * x))))
+    ratio = _TRUNCATE if radius is None else radius / sigma
+    edge = math.exp(-0.5 * ratio * ratio)
+    area = math.sqrt(2 * math.pi) * float(special.erf(ratio / math.sqrt(2)))
+    return math.log(sigma) + math.log(area + edge / sigma)
+
+
+def _gaussian1d(
+    a: FloatArray, sigma: float, axis: int, output: FloatArray, order: int = 0
+) -> None:
+    """``scipy.ndimage.gaussian_filter1d`` with zero padding, truncated at 4 sigma.
+
+    Exactly scipy's arithmetic whenever its kernel fits in the array. A wider
+    kernel (a large `sigma`) only reads padding beyond the array's extent, so its
+    taps are cut there (keeping scipy's normalisation over the full radius): the
+    work is bounded by the image size whatever `sigma` is (``sigma = 1e5`` once
+    hung, ``1e308`` overflowed). A radius of 0 (``sigma < 0.125``) is the identity
+    for the smoothing and zero for the derivative (``sigma = 1e-320`` once divided
+    by zero).
+    """
+    radius = _radius(sigma)
+    extent = a.shape[axis]
+    if radius == 0:
+        if order == 0:
+            output[...] = a
+        else:
+            output[...] = 0
+        return
+    if radius is not None and radius <= extent:
+        ndimage.gaussian_filter1d(
+            a,
+            sigma,
+            axis=axis,
+            order=order,
+            mode="constant",
+            truncate=_TRUNCATE,
+            output=output,
+        )
+        return
+    taps = np.arange(-extent, extent + 1, dtype=np.float64)
+    unit = taps / sigma
+    weights = np.exp(-0.5 * unit * unit - _log_normaliser(sigma, radius))
+    if order == 1:
+        weights *= -unit / sigma
+    # correlate1d with the reversed kernel, as gaussian_filter1d does.
+    ndimage.correlate1d(
+        a, weights[::-1], axis=axis, output=output, mode="constant", cval=0.0
+    )
+
+
+def _gaussian1d_wide(
+    vertical: FloatArray, s: float, w: int, output: FloatArray
+) -> None:
+    """Filter the three products of width `w`, laid side by side, horizontally.
+
+    When the kernel fits in the gap between products one pass filters all three
+    (scipy's arithmetic); a wider kernel is cut at the products' width, each
+    product filtered alone.
+    """
+    radius = _radius(s)
+    if radius is not None and radius <= w:
+        _gaussian1d(vertical, s, 1, output)
+        return
+    step = 2 * w  # the gap is w wide
+    output[...] = 0
+    for start in (0, step, 2 * step):
+        block = np.ascontiguousarray(vertical[:, start : start + w])
+        out_block = np.empty_like(block)
+        _gaussian1d(block, s, 1, out_block)
+        output[:, start : start + w] = out_block
+
+
+def _gaussian_gradient(img: FloatArray, s: float, axis: int) -> FloatArray:
+    """Differentiate by a Gaussian along `axis`, smoothing along the other.
+
+    The same as ``ndimage.gaussian_filter(img, s, order=...)`` for one derivative,
+    through :func:`_gaussian1d` so that any `sigma` is safe.
+    """
+    first = np.empty_like(img)
+    out = np.empty_like(img)
+    _gaussian1d(img, s, 0, first, order=1 if axis == 0 else 0)
+    _gaussian1d(first, s, 1, out, order=1 if axis == 1 else 0)
+    return out
+
+
 def structure_tensor(
     image: ArrayLike, *, sigma: float = 1.0, gradient: str = "sobel"
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -217,33 +331,40 @@ def _structure_tensor(
 ) -> tuple[FloatArray, FloatArray, FloatArray, _Arena]:
     """Structure tensor views into one arena with `extra` more image-sized arrays."""
     h, w = img.shape
-    radius = int(_TRUNCATE * s + 0.5)
-    step = w + radius
-    wide_shape = (h, 3 * w + 2 * radius)
+    radius = _radius(s)
+    # Columns of zeros between the products: a kernel wider than an image reads
+    # only padding beyond it, so w columns separate the products for any sigma.
+    gap = w if radius is None else min(radius, w)
+    step = w + gap
+    wide_shape = (h, 3 * w + 2 * gap)
     n_wide = wide_shape[0] * wide_shape[1]
     # wide + vertical, then the Sobel stage (6 image-sized arrays at most), extras.
     arena = _Arena(2 * n_wide + 6 * (h + 2) * (w + 2) + extra * h * w, img.dtype)
     wide = arena.take(wide_shape)
     vertical = arena.take(wide_shape)
-    if method == "sobel":
-        i_row, i_col = _sobel_pair(img, arena)
-    else:
-        i_row = ndimage.gaussian_filter(img, s, order=(1, 0), mode="constant")
-        i_col = ndimage.gaussian_filter(img, s, order=(0, 1), mode="constant")
-    # The three products side by side, separated by `radius` zero columns: one
-    # vertical and one horizontal Gaussian pass filter all three, each exactly as
-    # if it were alone with zero padding.
-    wide[:, w:step] = 0
-    wide[:, step + w : 2 * step] = 0
-    np.multiply(i_row, i_row, out=wide[:, :w])
-    np.multiply(i_row, i_col, out=wide[:, step : step + w])
-    np.multiply(i_col, i_col, out=wide[:, 2 * step : 2 * step + w])
-    ndimage.gaussian_filter1d(
-        wide, s, axis=0, mode="constant", truncate=_TRUNCATE, output=vertical
-    )
-    ndimage.gaussian_filter1d(
-        vertical, s, axis=1, mode="constant", truncate=_TRUNCATE, output=wide
-    )
+    with np.errstate(over="ignore", invalid="ignore"):
+        if method == "sobel":
+            i_row, i_col = _sobel_pair(img, arena)
+        else:
+            i_row = _gaussian_gradient(img, s, axis=0)
+            i_col = _gaussian_gradient(img, s, axis=1)
+        # The three products side by side, separated by `gap` zero columns: one
+        # vertical and one horizontal Gaussian pass filter all three, each exactly
+        # as if it were alone with zero padding.
+        wide[:, w:step] = 0
+        wide[:, step + w : 2 * step] = 0
+        np.multiply(i_row, i_row, out=wide[:, :w])
+        np.multiply(i_row, i_col, out=wide[:, step : step + w])
+        np.multiply(i_col, i_col, out=wide[:, 2 * step : 2 * step + w])
+        _gaussian1d(wide, s, 0, vertical)
+        _gaussian1d_wide(vertical, s, w, wide)
+    if not np.all(np.isfinite(wide)):
+        msg = (
+            "image must have values small enough for the structure tensor (squared "
+            f"gradients) to stay inside {img.dtype}; largest |image| = "
+            f"{float(np.max(np.abs(img))):.3g}: scale it down"
+        )
+        raise ValueError(msg)
     return (
         wide[:, :w],
         wide[:, step : step + w],
@@ -287,17 +408,29 @@ def harris_response(
     Returns
     -------
     (H, W) ndarray
-        float32 for float32 input, else float64. A constant image gives zeros.
+        float32 for float32 input, else float64. A constant image gives zeros
+        at every pixel farther than ``1 + int(4 sigma + 0.5)`` from the border
+        (``gradient='sobel'``); nearer, the zero padding makes the border an edge
+        and the response is not zero, as in scikit-image. A zero image gives
+        zeros everywhere.
 
     Raises
     ------
     ValueError
         The checks of :func:`structure_tensor`, `k` outside [0, 0.25), `eps`
-        not positive, an unknown `method`.
+        not positive, an unknown `method`, or an image so large (beyond about
+        1e75 in float64) that the response overflows.
 
     See Also
     --------
     corner_peaks : Pick the corners from the response.
+    harris_response_naive : The same as plain loops over pixels.
+
+    Notes
+    -----
+    Any positive finite `sigma` works in time bounded by the image size: the
+    Gaussian window is truncated at ``int(4 sigma + 0.5)`` as in scikit-image,
+    and the taps beyond the image, which only read the zero padding, are skipped.
 
     Examples
     --------
@@ -318,18 +451,27 @@ def harris_response(
     grad = check_choice(gradient, "gradient", ("sobel", "gaussian"))
     a_rr, a_rc, a_cc, arena = _structure_tensor(img, s, grad, extra=1)
     scratch = arena.take(img.shape)
-    response = a_rr * a_cc  # the only fresh image-sized array: it is returned
-    np.square(a_rc, out=scratch)
-    response -= scratch
-    np.add(a_rr, a_cc, out=scratch)
-    if name == "harris":
-        np.square(scratch, out=scratch)
-        scratch *= kk
+    with np.errstate(over="ignore", invalid="ignore"):
+        response = a_rr * a_cc  # the only fresh image-sized array: it is returned
+        np.square(a_rc, out=scratch)
         response -= scratch
-        return response
-    scratch += e
-    response *= 2
-    response /= scratch
+        np.add(a_rr, a_cc, out=scratch)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if name == "harris":
+            np.square(scratch, out=scratch)
+            scratch *= kk
+            response -= scratch
+        else:
+            scratch += e
+            response *= 2
+            response /= scratch
+    if not np.all(np.isfinite(response)):
+        msg = (
+            "image must have values small enough for the response (fourth powers "
+            f"of the gradient) to stay inside {img.dtype}; largest |image| = "
+            f"{float(np.max(np.abs(img))):.3g}: scale it down"
+        )
+        raise ValueError(msg)
     return response
 
 
@@ -375,14 +517,17 @@ def corner_peaks(
     Parameters
     ----------
     response : (H, W) array_like
-        A corner response such as :func:`harris_response`.
+        A corner response such as :func:`harris_response`: real numbers (bool
+        and integer arrays are read as float64), finite; may be empty.
     min_distance : int, optional
         Smallest allowed Chebyshev distance between corners, minus one (corners
-        are more than `min_distance` apart), >= 1.
+        are more than `min_distance` apart), >= 1. Values beyond the image size
+        act as the image size.
     threshold_rel : float, optional
         Fraction of the largest response a corner must exceed, in [0, 1].
     exclude_border : bool, optional
-        Drop peaks closer than `min_distance` to the image border.
+        Drop peaks closer than `min_distance` to the image border (only ``True``
+        or ``False``).
 
     Returns
     -------
@@ -398,28 +543,20 @@ def corner_peaks(
     >>> corner_peaks(r, min_distance=2, exclude_border=False).tolist()
     [[2, 2], [6, 6]]
     """
-    arr = np.asarray(response)
-    if arr.ndim != 2:
-        msg = f"response must be 2-D (H, W); got shape {format_shape(arr.shape)}"
-        raise ValueError(msg)
-    if arr.dtype.kind not in "biuf":
-        msg = f"response must be a real numeric array; got dtype {arr.dtype}"
-        raise TypeError(msg)
+    arr = as_float_array(
+        response, "response", ndim=2, layout="(H, W)", allow_empty=True
+    )
     d = check_int(min_distance, "min_distance", minimum=1)
     rel = check_real(threshold_rel, "threshold_rel", low=0.0, high=1.0)
-    flag: object = exclude_border  # checked at run time: callers may pass anything
-    if not isinstance(flag, bool | np.bool_):
-        msg = f"exclude_border must be a bool; got {flag!r}"
-        raise TypeError(msg)
+    drop_border = check_bool(exclude_border, "exclude_border")
     if arr.size == 0:
         return np.zeros((0, 2), dtype=np.intp)
-    if not np.all(np.isfinite(arr)):
-        msg = "response must contain only finite values; got NaN or infinity"
-        raise ValueError(msg)
+    # A window wider than the image covers all of it: the same peaks, bounded work.
+    d = min(d, max(arr.shape))
     threshold = max(float(arr.min()), rel * float(arr.max()))
     local_max = _sliding_max(_sliding_max(arr, d, axis=0), d, axis=1)
     mask = (arr == local_max) & (arr > threshold)
-    if exclude_border:
+    if drop_border:
         mask[:d] = False
         mask[-d:] = False
         mask[:, :d] = False
@@ -435,3 +572,108 @@ def corner_peaks(
             keep[i] = True
             blocked[max(r - d, 0) : r + d + 1, max(c - d, 0) : c + d + 1] = True
     return np.stack([rows[keep], cols[keep]], axis=1).astype(np.intp)
+
+
+def _naive_gradients(
+    pixel: Callable[[int, int], float],
+    shape: tuple[int, int],
+    gradient: str,
+    *,
+    g: Callable[[int], float],
+    dg: Callable[[int], float],
+    reach: int,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Return the derivatives along rows and columns, summed over neighbours."""
+    h, w = shape
+    i_row = np.zeros((h, w))
+    i_col = np.zeros((h, w))
+    for r in range(h):
+        for c in range(w):
+            if gradient == "sobel":
+                for j, weight in ((-1, 1.0), (0, 2.0), (1, 1.0)):
+                    i_row[r, c] += weight * (pixel(r + 1, c + j) - pixel(r - 1, c + j))
+                    i_col[r, c] += weight * (pixel(r + j, c + 1) - pixel(r + j, c - 1))
+                continue
+            for a in range(-reach, reach + 1):
+                for b in range(-reach, reach + 1):
+                    v = pixel(r - a, c - b)
+                    i_row[r, c] += dg(a) * g(b) * v
+                    i_col[r, c] += g(a) * dg(b) * v
+    return i_row, i_col
+
+
+def harris_response_naive(
+    image: ArrayLike,
+    *,
+    sigma: float = 1.0,
+    k: float = 0.05,
+    method: str = "harris",
+    eps: float = 1e-6,
+    gradient: str = "sobel",
+) -> NDArray[np.float64]:
+    """Compute :func:`harris_response` with plain loops over pixels, in float64.
+
+    The readable twin of the vectorised path, to read or to check (it costs
+    ``H * W * (2 r + 1)**2`` operations for a window of radius ``r``): every
+    derivative and every window sum is written out as the sum it is, with zero
+    outside the image. Same arguments, same checks, same result to rounding.
+
+    Parameters
+    ----------
+    image : (H, W) array_like
+        Grayscale image, float or integer.
+    sigma, k, method, eps, gradient
+        As in :func:`harris_response`.
+
+    Returns
+    -------
+    (H, W) ndarray of float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from labcode.corners import harris_response, harris_response_naive
+    >>> square = np.zeros((8, 8))
+    >>> square[2:6, 2:6] = 1.0
+    >>> bool(np.allclose(harris_response_naive(square), harris_response(square)))
+    True
+    """
+    kk = check_real(k, "k", low=0.0, high=0.25, high_inclusive=False)
+    name = check_choice(method, "method", ("harris", "noble"))
+    e = check_real(eps, "eps", low=0.0, low_inclusive=False)
+    img = _as_image(image).astype(np.float64)
+    s = check_real(sigma, "sigma", low=0.0, low_inclusive=False)
+    grad = check_choice(gradient, "gradient", ("sobel", "gaussian"))
+    h, w = img.shape
+
+    def pixel(r: int, c: int) -> float:
+        return float(img[r, c]) if 0 <= r < h and 0 <= c < w else 0.0
+
+    # The truncated Gaussian g(x) = exp(-x^2 / 2 sigma^2) / Z, |x| <= radius;
+    # taps beyond the image read only zeros and are left out.
+    radius = _radius(s)
+    reach = max(h, w) if radius is None else min(radius, max(h, w))
+    log_z = _log_normaliser(s, radius) if reach else 0.0
+
+    def g(x: int) -> float:
+        return math.exp(-0.5 * (x / s) ** 2 - log_z)
+
+    def dg(x: int) -> float:  # the derivative kernel, g'(x) = -x / sigma^2 g(x)
+        return -(x / s) / s * g(x)
+
+    i_row, i_col = _naive_gradients(pixel, (h, w), grad, g=g, dg=dg, reach=reach)
+    products = (i_row * i_row, i_row * i_col, i_col * i_col)
+    tensor = [np.zeros((h, w)) for _ in products]
+    for r in range(h):
+        for c in range(w):
+            for a in range(max(r - h + 1, -reach), min(r, reach) + 1):
+                for b in range(max(c - w + 1, -reach), min(c, reach) + 1):
+                    weight = g(a) * g(b)
+                    for t, p in zip(tensor, products, strict=True):
+                        t[r, c] += weight * p[r - a, c - b]
+    a_rr, a_rc, a_cc = tensor
+    det = a_rr * a_cc - a_rc * a_rc
+    trace = a_rr + a_cc
+    if name == "harris":
+        return det - kk * trace * trace
+    return 2 * det / (trace + e)

@@ -3,7 +3,12 @@ import pytest
 from scipy import ndimage
 from skimage import feature
 
-from labcode.corners import corner_peaks, harris_response, structure_tensor
+from labcode.corners import (
+    corner_peaks,
+    harris_response,
+    harris_response_naive,
+    structure_tensor,
+)
 from labcode.datasets import grace_hopper
 
 PHOTO = grace_hopper()[:256, 128:384]
@@ -293,3 +298,99 @@ def test_structure_tensor_results_are_independent_arrays():
 def test_input_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("gradient", ["sobel", "gaussian"])
+@pytest.mark.parametrize("method", ["harris", "noble"])
+@pytest.mark.parametrize("sigma", [0.05, 0.7, 1.5, 3.0, 40.0])
+def test_naive_twin_agrees(gradient, method, sigma):
+    rng = np.random.default_rng(7)
+    image = rng.random((9, 11))
+    fast = harris_response(image, sigma=sigma, method=method, gradient=gradient)
+    naive = harris_response_naive(image, sigma=sigma, method=method, gradient=gradient)
+    # det M cancels to rounding where the image is flat: the noise there scales
+    # with tr(M)**2 (Harris) or tr(M) (Noble), not with the response.
+    a_rr, _, a_cc = structure_tensor(image, sigma=sigma, gradient=gradient)
+    trace = float(np.max(a_rr + a_cc))
+    scale = trace * trace if method == "harris" else trace
+    np.testing.assert_allclose(fast, naive, rtol=1e-9, atol=1e-12 * scale)
+
+
+@pytest.mark.parametrize("sigma", [1e5, 1e308])
+def test_huge_sigma_is_bounded_and_finite(sigma):
+    rng = np.random.default_rng(0)
+    image = rng.random((8, 8))
+    response = harris_response(image, sigma=sigma)
+    assert response.shape == (8, 8)
+    assert np.all(np.isfinite(response))
+    if sigma == 1e5:
+        naive = harris_response_naive(image, sigma=sigma)
+        np.testing.assert_allclose(
+            response, naive, rtol=1e-9, atol=1e-12 * float(np.max(np.abs(naive)))
+        )
+    for gradient in ("sobel", "gaussian"):
+        tensor = structure_tensor(image, sigma=sigma, gradient=gradient)
+        assert all(np.all(np.isfinite(t)) for t in tensor)
+
+
+def test_sigma_just_above_the_image_size_matches_skimage():
+    skimage_feature = pytest.importorskip("skimage.feature")
+    rng = np.random.default_rng(1)
+    image = rng.random((6, 7))
+    for sigma in (1.7, 2.0, 5.0):  # radius 7, 8 and 20: around and beyond the image
+        np.testing.assert_allclose(
+            harris_response(image, sigma=sigma, k=0.05),
+            skimage_feature.corner_harris(image, sigma=sigma, k=0.05),
+            rtol=1e-10,
+            atol=1e-15,
+        )
+
+
+@pytest.mark.parametrize("sigma", [1e-3, 1e-100, 1e-320])
+def test_tiny_sigma_is_no_window(sigma):
+    image = np.zeros((5, 5))
+    image[2:, 2:] = 1.0
+    for gradient in ("sobel", "gaussian"):
+        response = harris_response(image, sigma=sigma, gradient=gradient)
+        assert np.all(np.isfinite(response))
+    np.testing.assert_allclose(
+        harris_response(image, sigma=sigma), harris_response(image, sigma=0.1)
+    )
+
+
+def test_constant_image_as_documented():
+    sigma = 1.0
+    border = 1 + int(4 * sigma + 0.5)
+    image = np.full((16, 16), 0.7)
+    response = harris_response(image, sigma=sigma)
+    inner = response[border:-border, border:-border]
+    np.testing.assert_array_equal(inner, 0.0)
+    assert np.any(response != 0.0)  # the border is an edge of the zero padding
+    np.testing.assert_array_equal(harris_response(np.zeros((8, 8))), 0.0)
+
+
+def test_overflowing_image_raises():
+    image = np.zeros((6, 6))
+    image[3:, 3:] = 1e200
+    with pytest.raises(ValueError, match="image must have values small enough"):
+        harris_response(image)
+    with pytest.raises(ValueError, match="image must have values small enough"):
+        structure_tensor(image)
+    image[3:, 3:] = 1e100
+    with pytest.raises(ValueError, match=r"response \(fourth powers"):
+        harris_response(image)
+
+
+def test_corner_peaks_huge_min_distance_and_bool():
+    r = np.zeros((9, 9))
+    r[2, 2], r[6, 6] = 5.0, 3.0
+    far = corner_peaks(r, min_distance=10**12, exclude_border=False)
+    assert far.tolist() == [[2, 2]]
+    assert corner_peaks(r, min_distance=10**12).shape == (0, 2)
+    flags = r > 0
+    assert corner_peaks(flags, min_distance=1, exclude_border=False).tolist() == [
+        [2, 2],
+        [6, 6],
+    ]
+    with pytest.raises(TypeError, match="exclude_border must be a bool"):
+        corner_peaks(r, exclude_border=None)
