@@ -8,12 +8,17 @@ from hypothesis import strategies as st
 from scipy.sparse.csgraph import maximum_flow
 
 from labcode.mrf import (
+    alpha_expansion,
     brute_force_map,
     chain_map,
+    contrast_weights,
     denoise_binary,
+    denoise_grey,
     energy,
     grid_edges,
+    grid_energy,
     grid_graph_cut,
+    grid_offsets,
     icm,
     reparameterize,
 )
@@ -28,12 +33,6 @@ def random_model(rng, n, n_labels, m):
     edges = np.array([pairs[i] for i in chosen]).reshape(-1, 2)
     pairwise = rng.normal(size=(edges.shape[0], n_labels, n_labels))
     return unary, edges, pairwise
-
-
-def grid_energy(labels, unary, lam):
-    data = np.take_along_axis(unary, labels[..., None], axis=-1).sum()
-    cuts = (labels[:, 1:] != labels[:, :-1]).sum() + (labels[1:] != labels[:-1]).sum()
-    return data + lam * cuts
 
 
 def test_energy_by_hand():
@@ -167,16 +166,6 @@ def test_icm_checkerboard_is_a_local_minimum_on_the_grid():
         assert grid_energy(moved, unary, 0.6) >= e - 1e-12
 
 
-def test_grid_graph_cut_non_integer_costs_close_to_optimal():
-    rng = np.random.default_rng(2)
-    unary = rng.random((3, 3, 2)) * 1e-3  # tiny costs: scaled before rounding
-    labels = grid_graph_cut(unary, 2.5e-4)
-    _, e_best = brute_force_map(
-        unary.reshape(-1, 2), grid_edges((3, 3)), 2.5e-4 * POTTS
-    )
-    assert grid_energy(labels, unary, 2.5e-4) == pytest.approx(e_best, abs=1e-9)
-
-
 # ------------------------------------------------------------------ input checks
 U = np.zeros((3, 2))
 E = np.array([[0, 1], [1, 2]])
@@ -266,6 +255,95 @@ E = np.array([[0, 1], [1, 2]])
             r"smoothness must be >= 0\.0; got -1\.0",
         ),
         (
+            lambda: grid_graph_cut(np.zeros((3, 3, 2)), 1.0, connectivity=6),
+            ValueError,
+            r"connectivity must be 4 or 8; got 6",
+        ),
+        (
+            lambda: grid_graph_cut(np.zeros((3, 3, 2)), np.ones((3, 3, 4))),
+            ValueError,
+            r"smoothness must be a number or \(H, W, C/2\) = \(3, 3, 2\)",
+        ),
+        (
+            lambda: grid_graph_cut(np.zeros((3, 3, 2)), -np.ones((3, 3, 2))),
+            ValueError,
+            r"smoothness must be >= 0 everywhere; got minimum -1\.0",
+        ),
+        (
+            lambda: grid_graph_cut(np.zeros((3, 3, 2)), 1.0, method="dinic"),
+            ValueError,
+            r"method must be one of 'bk', 'scipy'; got 'dinic'",
+        ),
+        (
+            lambda: grid_graph_cut(np.full((2, 2, 2), np.inf), 1.0),
+            ValueError,
+            r"unary must contain only finite values",
+        ),
+        (
+            lambda: alpha_expansion(
+                np.zeros((2, 2, 3)), 1.0, pairwise="truncated_linear"
+            ),
+            ValueError,
+            r"truncation must be given for pairwise='truncated_linear'",
+        ),
+        (
+            lambda: alpha_expansion(np.zeros((2, 2, 3)), 1.0, pairwise="linear"),
+            ValueError,
+            r"pairwise must be one of 'potts', 'truncated_linear'",
+        ),
+        (
+            lambda: alpha_expansion(np.zeros((2, 2, 3)), 1.0, labels=[[0, 1], [2, 3]]),
+            ValueError,
+            r"labels must lie in 0\.\.2 \(L = 3\); got 0\.\.3",
+        ),
+        (
+            lambda: alpha_expansion(np.zeros((2, 2, 3)), 1.0, labels=np.zeros((2, 3))),
+            ValueError,
+            r"labels must be \(H, W\) = \(2, 2\)",
+        ),
+        (
+            lambda: alpha_expansion(np.zeros((2, 2, 3)), 1.0, max_cycles=0),
+            ValueError,
+            r"max_cycles must be >= 1",
+        ),
+        (
+            lambda: grid_energy(
+                np.zeros((2, 2), int),
+                np.zeros((2, 2, 2)),
+                1.0,
+                pairwise="truncated_linear",
+                truncation=0.0,
+            ),
+            ValueError,
+            r"truncation must be > 0\.0; got 0\.0",
+        ),
+        (
+            lambda: contrast_weights(np.zeros((2, 2, 3))),
+            ValueError,
+            r"image must be 2-D \(H, W\)",
+        ),
+        (
+            lambda: denoise_grey(
+                [[0, -1]], data_weight=1.0, smoothness=1.0, truncation=2.0
+            ),
+            ValueError,
+            r"noisy must hold grey levels >= 0; got minimum -1",
+        ),
+        (
+            lambda: denoise_grey(
+                [[0, 0.5]], data_weight=1.0, smoothness=1.0, truncation=2.0
+            ),
+            ValueError,
+            r"noisy must be an image of integer grey levels",
+        ),
+        (
+            lambda: denoise_grey(
+                [[0, 4]], data_weight=1.0, smoothness=1.0, truncation=2.0, n_levels=3
+            ),
+            ValueError,
+            r"n_levels must be >= 5; got 3",
+        ),
+        (
             lambda: denoise_binary(np.full((3, 3), 2), data_weight=1.0, smoothness=1.0),
             ValueError,
             r"noisy must be a binary image",
@@ -310,6 +388,21 @@ E = np.array([[0, 1], [1, 2]])
         "chain-pairwise",
         "gc-labels",
         "gc-negative",
+        "gc-connectivity",
+        "gc-weights-shape",
+        "gc-weights-negative",
+        "gc-method",
+        "gc-infinite",
+        "ae-no-truncation",
+        "ae-pairwise",
+        "ae-label-range",
+        "ae-label-shape",
+        "ae-cycles",
+        "energy-truncation",
+        "contrast-ndim",
+        "grey-negative",
+        "grey-fraction",
+        "grey-levels",
         "denoise-not-binary",
         "denoise-1d",
         "denoise-beta",
@@ -348,3 +441,233 @@ def test_grid_graph_cut_energy_equals_max_flow_on_larger_grids(seed):
     )
     flow_value = maximum_flow(graph, n, n + 1).flow_value
     assert grid_energy(labels, unary, lam) == flow_value + low.sum()
+
+
+# ------------------------------------------------------------------ the exact cut
+def edge_weights(weights, shape, connectivity):
+    """Per-edge weights in the order of grid_edges, read from an (H, W, C/2) array."""
+    h, w = shape
+    out = []
+    for e, (dr, dc) in enumerate(grid_offsets(connectivity)):
+        for r in range(h):
+            for c in range(w):
+                if 0 <= r + dr < h and 0 <= c + dc < w:
+                    out.append(weights[r, c, e])
+    return np.array(out)
+
+
+def test_grid_offsets_give_the_order_of_grid_edges():
+    for conn in (4, 8):
+        edges = grid_edges((3, 4), connectivity=conn)
+        weights = np.zeros((3, 4, conn // 2))
+        assert len(edge_weights(weights, (3, 4), conn)) == len(edges)
+        steps = {(int(q // 4 - p // 4), int(q % 4 - p % 4)) for p, q in edges}
+        assert steps == set(grid_offsets(conn))
+
+
+def brute_force_grid(unary, weights, connectivity, table):
+    h, w, n_labels = unary.shape
+    edges = grid_edges((h, w), connectivity=connectivity)
+    pairwise = edge_weights(weights, (h, w), connectivity)[:, None, None] * table
+    return brute_force_map(unary.reshape(-1, n_labels), edges, pairwise)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    h=st.integers(1, 3),
+    w=st.integers(1, 4),
+    connectivity=st.sampled_from([4, 8]),
+    scale=st.sampled_from([1e-6, 1.0, 1e6, 1e300]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_bk_cut_is_exact_for_real_costs(h, w, connectivity, scale, seed):
+    # Real-valued costs of any sign and size, one weight per edge: the energy of
+    # the cut equals the brute-force minimum to 1e-9 relative.
+    rng = np.random.default_rng(seed)
+    unary = rng.normal(size=(h, w, 2)) * scale
+    weights = rng.random((h, w, connectivity // 2)) * scale
+    labels = grid_graph_cut(unary, weights, connectivity=connectivity)
+    best = brute_force_grid(unary, weights, connectivity, POTTS)
+    got = grid_energy(labels, unary, weights, connectivity=connectivity)
+    assert got == pytest.approx(best.energy, rel=1e-9, abs=1e-300)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    h=st.integers(1, 7),
+    w=st.integers(1, 7),
+    connectivity=st.sampled_from([4, 8]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_bk_and_scipy_twins_give_the_same_labels_for_integer_costs(
+    h, w, connectivity, seed
+):
+    # Both return the minimum cut with the smallest source side, which is unique.
+    rng = np.random.default_rng(seed)
+    unary = rng.integers(-6, 7, size=(h, w, 2)).astype(float)
+    weights = rng.integers(0, 4, size=(h, w, connectivity // 2)).astype(float)
+    bk = grid_graph_cut(unary, weights, connectivity=connectivity)
+    naive = grid_graph_cut(unary, weights, connectivity=connectivity, method="scipy")
+    np.testing.assert_array_equal(bk, naive)
+
+
+@pytest.mark.parametrize("connectivity", [4, 8])
+def test_bk_and_scipy_twins_agree_on_a_noisy_image(connectivity):
+    rng = np.random.default_rng(3)
+    clean = np.zeros((60, 70), dtype=int)
+    clean[15:45, 10:50] = 1
+    noisy = clean ^ (rng.random(clean.shape) < 0.25)
+    unary = np.stack([3 * (noisy == 1), 3 * (noisy == 0)], axis=-1).astype(float)
+    weights = rng.integers(1, 5, size=(60, 70, connectivity // 2)).astype(float)
+    bk = grid_graph_cut(unary, weights, connectivity=connectivity)
+    naive = grid_graph_cut(unary, weights, connectivity=connectivity, method="scipy")
+    np.testing.assert_array_equal(bk, naive)
+    assert np.mean(bk == clean) > np.mean(noisy == clean)
+
+
+def test_bk_is_exact_where_integer_rounding_is_not():
+    # A cost of 2**40 makes the scipy twin scale everything by 2**-21 and round:
+    # the small costs below vanish and its labelling is wrong; the float64 cut
+    # is not scaled at all and finds the minimum.
+    unary = np.zeros((1, 3, 2))
+    unary[0, 0] = [0.0, 2.0**40]  # pixel 0 must be 0
+    unary[0, 1] = [0.6, 0.0]  # prefers 1 by 0.6...
+    unary[0, 2] = [0.0, 0.3]  # ...and pixel 2 prefers 0 by 0.3
+    lam = 0.25
+    best = brute_force_grid(unary, np.full((1, 3, 2), lam), 4, POTTS)
+    bk = grid_graph_cut(unary, lam)
+    naive = grid_graph_cut(unary, lam, method="scipy")
+    assert grid_energy(bk, unary, lam) == best.energy
+    assert grid_energy(naive, unary, lam) > best.energy
+    assert bk.tolist() == [[0, 1, 0]]
+
+
+@pytest.mark.parametrize("exponent", [-1000, -60, 60, 1000])
+def test_scaling_by_a_power_of_two_changes_no_label(exponent):
+    # Multiplying every cost by 2**k is exact in floating point (also past 2**900,
+    # where the solver scales back down), so the cut is the same.
+    rng = np.random.default_rng(11)
+    unary = rng.normal(size=(20, 30, 2))
+    weights = rng.random((20, 30, 4))
+    base = grid_graph_cut(unary, weights, connectivity=8)
+    scaled = grid_graph_cut(
+        unary * 2.0**exponent, weights * 2.0**exponent, connectivity=8
+    )
+    np.testing.assert_array_equal(base, scaled)
+
+
+def test_contrast_weights_layout_and_values():
+    image = np.array([[0.0, 0.0, 3.0], [0.0, 1.0, 3.0]])
+    w = contrast_weights(image, sigma=1.0, connectivity=8)
+    assert w.shape == (2, 3, 4)
+    assert w[0, 0, 0] == 1.0  # (0,0)-(0,1): equal
+    assert w[0, 1, 0] == pytest.approx(np.exp(-4.5))  # 0 -> 3
+    assert w[0, 0, 2] == pytest.approx(np.exp(-0.5) / np.sqrt(2))  # diagonal to 1
+    assert w[0, 1, 3] == pytest.approx(1 / np.sqrt(2))  # (0,1)-(1,0)
+    assert w[:, 2, 0].tolist() == [0.0, 0.0]  # no right neighbour
+    assert w[1, :, 1:].tolist() == [[0.0] * 3] * 3  # no row below
+    assert w[0, 0, 3] == 0.0  # no down-left neighbour
+    # The default sigma is the root mean square difference.
+    ref = contrast_weights(image, connectivity=4)
+    d4 = np.array([0, 3, 1, 2, 0, 1, 0])  # 4 horizontal, 3 vertical differences
+    assert ref[0, 1, 0] == pytest.approx(np.exp(-9 / (2 * np.mean(d4**2))))
+
+
+def test_segmentation_with_contrast_weights_follows_the_edge():
+    # A bright square on a dark background, weak data terms: contrast-sensitive
+    # weights let the cut follow the square's border exactly.
+    rng = np.random.default_rng(2)
+    image = np.zeros((40, 40))
+    image[10:30, 12:32] = 1.0
+    noisy = image + 0.3 * rng.normal(size=image.shape)
+    unary = np.stack([(noisy - 0.0) ** 2, (noisy - 1.0) ** 2], axis=-1)
+    weights = 2.0 * contrast_weights(noisy, connectivity=8)
+    labels = grid_graph_cut(unary, weights, connectivity=8)
+    assert np.mean(labels == image) > 0.99
+    naive = grid_graph_cut(unary, weights, connectivity=8, method="scipy")
+    assert grid_energy(labels, unary, weights, connectivity=8) <= grid_energy(
+        naive, unary, weights, connectivity=8
+    ) + 1e-9 * abs(grid_energy(naive, unary, weights, connectivity=8))
+
+
+# ------------------------------------------------------------------ alpha-expansion
+def test_grid_energy_matches_the_general_energy():
+    rng = np.random.default_rng(4)
+    unary = rng.normal(size=(3, 4, 5))
+    weights = rng.random((3, 4, 4))
+    labels = rng.integers(0, 5, size=(3, 4))
+    table = np.minimum(np.abs(np.arange(5)[:, None] - np.arange(5)), 2.5)
+    edges = grid_edges((3, 4), connectivity=8)
+    pairwise = edge_weights(weights, (3, 4), 8)[:, None, None] * table
+    expected = energy(labels.ravel(), unary.reshape(-1, 5), edges, pairwise)
+    got = grid_energy(
+        labels,
+        unary,
+        weights,
+        pairwise="truncated_linear",
+        truncation=2.5,
+        connectivity=8,
+    )
+    assert got == pytest.approx(expected, rel=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    h=st.integers(1, 2),
+    w=st.integers(1, 3),
+    n_labels=st.integers(2, 4),
+    kind=st.sampled_from(["potts", "truncated_linear"]),
+    connectivity=st.sampled_from([4, 8]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_alpha_expansion_is_an_expansion_local_minimum_within_the_bound(
+    h, w, n_labels, kind, connectivity, seed
+):
+    rng = np.random.default_rng(seed)
+    unary = rng.random((h, w, n_labels)) * 3
+    weights = rng.random((h, w, connectivity // 2)) * 2
+    trunc = 2.0 if kind == "truncated_linear" else None
+    result = alpha_expansion(
+        unary, weights, pairwise=kind, truncation=trunc, connectivity=connectivity
+    )
+    kw = {"pairwise": kind, "truncation": trunc, "connectivity": connectivity}
+    assert result.energy == pytest.approx(
+        grid_energy(result.labels, unary, weights, **kw)
+    )
+    # No expansion move (tried here by brute force) lowers the energy.
+    for alpha in range(n_labels):
+        for mask in itertools.product([False, True], repeat=h * w):
+            moved = np.where(np.reshape(mask, (h, w)), alpha, result.labels)
+            assert grid_energy(moved, unary, weights, **kw) >= result.energy - 1e-9
+    # Within 2 max V / min V of the global minimum (2 for Potts, 2 T here).
+    table = np.abs(np.arange(n_labels)[:, None] - np.arange(n_labels)).astype(float)
+    table = (table > 0).astype(float) if kind == "potts" else np.minimum(table, 2.0)
+    best = brute_force_grid(unary, weights, connectivity, table)
+    factor = 2.0 * table.max() / table[table > 0].min()
+    assert best.energy - 1e-9 <= result.energy <= factor * best.energy + 1e-9
+
+
+@pytest.mark.parametrize("kind", ["potts", "truncated_linear"])
+def test_alpha_expansion_twins_agree_and_beat_the_start(kind):
+    rng = np.random.default_rng(9)
+    unary = rng.integers(0, 8, size=(12, 15, 5)).astype(float)
+    start = rng.integers(0, 5, size=(12, 15))
+    kw = {"pairwise": kind, "truncation": 2.0 if kind != "potts" else None}
+    bk = alpha_expansion(unary, 3.0, labels=start, **kw)
+    naive = alpha_expansion(unary, 3.0, labels=start, method="scipy", **kw)
+    np.testing.assert_array_equal(bk.labels, naive.labels)
+    assert bk.energy == naive.energy
+    assert bk.energy < grid_energy(start, unary, 3.0, **kw)
+
+
+def test_denoise_grey_restores_a_staircase():
+    rng = np.random.default_rng(1)
+    clean = np.repeat(np.arange(8), 6)[None, :].repeat(30, axis=0)  # 8 levels, steps
+    noisy = clean.copy()
+    hit = rng.random(clean.shape) < 0.2
+    noisy[hit] = rng.integers(0, 8, size=hit.sum())
+    out = denoise_grey(noisy, data_weight=1.0, smoothness=1.5, truncation=2.0)
+    assert out.dtype.kind == "i"
+    assert out.min() >= 0
+    assert out.max() <= 7
+    assert np.mean(out == clean) > 0.95 > np.mean(noisy == clean)

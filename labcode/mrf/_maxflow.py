@@ -1,0 +1,537 @@
+r"""Minimum s-t cuts of grid graphs: Boykov-Kolmogorov max-flow in numba, and a naive twin.
+
+A grid graph here is an ``H x W`` image of nodes, each joined to its 4 or 8
+neighbours by two arcs (one each way, each with its own capacity) and to the two
+terminals: ``tr[p] > 0`` is the residual capacity of the arc source -> p,
+``tr[p] < 0`` that of p -> sink (the smaller of the two terminal capacities is
+pushed at once, so only their difference is kept). The cut returned is the set
+of nodes reachable from the source in the final residual graph (label 0); every
+other node gets label 1. That is the minimum cut with the smallest source side,
+unique, so the compiled solver and the scipy twin return the same labels
+whenever their arithmetic is exact.
+
+The compiled solver follows Kolmogorov's maxflow v3 (the library PyMaxflow
+wraps) [1]_: two search trees grown from the terminals in breadth-first order
+of active nodes, augmentation along the path where they touch, adoption of
+orphans by the neighbour whose path to the terminal is shortest (timestamps and
+distance marks), with nodes and arcs stored in flat arrays: the grid is padded
+by one node on each side (padding nodes have no capacity, so no test for the
+border is needed), a node has ``K`` arc slots (``K = 4`` or ``8``) and a parent
+is the 1-byte index of the arc to it. Capacities are float64 and never rounded:
+an augmentation subtracts the bottleneck, which leaves the saturated arc at
+exactly zero.
+
+References
+----------
+.. [1] Boykov, Y. and Kolmogorov, V. (2004). An experimental comparison of
+       min-cut/max-flow algorithms for energy minimization in vision. *IEEE
+       TPAMI*, 26(9), 1124-1137.
+"""
+
+from __future__ import annotations
+
+# The numba kernels below pass their state as positional arrays (numba has no
+# keyword-only arguments in compiled calls worth the cost) and keep the
+# branches of maxflow.cpp in one loop, as the original does.
+# ruff: noqa: PLR0912, PLR0915, PLR0917, PLR1714
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numpy as np
+import scipy.sparse
+from numba import njit
+from numpy.typing import NDArray
+from scipy.sparse.csgraph import breadth_first_order, maximum_flow
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.intp]
+
+#: Forward neighbour offsets ``(dr, dc)`` of each connectivity: an edge joins
+#: pixel ``(r, c)`` and ``(r + dr, c + dc)``; the other half are their opposites.
+FORWARD_OFFSETS: dict[int, tuple[tuple[int, int], ...]] = {
+    4: ((0, 1), (1, 0)),
+    8: ((0, 1), (1, 0), (1, 1), (1, -1)),
+}
+
+# Arc slots of a node, in the order PyMaxflow's grids scan them (its arcs sit in
+# a linked list, newest first): slot d and slot K - 1 - d are opposite arcs.
+_SLOTS: dict[int, tuple[tuple[int, int], ...]] = {
+    4: ((1, 0), (0, 1), (0, -1), (-1, 0)),
+    8: ((1, 1), (1, 0), (1, -1), (0, 1), (0, -1), (-1, 1), (-1, 0), (-1, -1)),
+}
+
+_NONE = 255  # no parent: a free node
+_TERMINAL = 254  # the parent is the terminal
+_ORPHAN = 253  # lost its parent arc, waiting for adoption
+_INFINITE_D = 1 << 30
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _jit(func: F) -> F:
+    """Compile `func` with numba on its first call; cache the machine code on disk.
+
+    numba keeps the cache in ``__pycache__`` beside this file or, where that is
+    not writable (a read-only site-packages), in the user's cache directory
+    (``~/.cache/numba``); the ``NUMBA_CACHE_DIR`` environment variable chooses
+    another place. A fresh process then loads the code instead of compiling it.
+    """
+    return cast(F, njit(cache=True, nogil=True)(func))
+
+
+def _jit_inline(func: F) -> F:
+    """Like :func:`_jit`, and inlined into its callers by numba."""
+    return cast(F, njit(cache=True, nogil=True, inline="always")(func))
+
+
+def slot_offsets(connectivity: int, width: int) -> NDArray[np.int64]:
+    """Flat index offset of each arc slot on a padded grid of row length `width`."""
+    return np.array(
+        [dr * width + dc for dr, dc in _SLOTS[connectivity]], dtype=np.int64
+    )
+
+
+# --------------------------------------------------------------------------
+# The compiled solver
+# --------------------------------------------------------------------------
+
+
+@_jit_inline
+def _set_active(i: int, nxt: Any, queue: Any) -> None:
+    # queue = [first0, last0, first1, last1]; new active nodes join list 1.
+    if nxt[i] < 0:
+        if queue[3] >= 0:
+            nxt[queue[3]] = i
+        else:
+            queue[2] = i
+        queue[3] = i
+        nxt[i] = i
+
+
+@_jit_inline
+def _next_active(nxt: Any, parent: Any, queue: Any) -> int:
+    while True:
+        i = queue[0]
+        if i < 0:
+            i = queue[2]
+            queue[0], queue[1], queue[2], queue[3] = queue[2], queue[3], -1, -1
+            if i < 0:
+                return -1
+        if nxt[i] == i:
+            queue[0] = -1
+            queue[1] = -1
+        else:
+            queue[0] = nxt[i]
+        nxt[i] = -1
+        if parent[i] != _NONE:
+            return int(i)
+
+
+@_jit_inline
+def _origin_distance(
+    j: int, time: int, parent: Any, ts: Any, dist: Any, off: Any
+) -> int:
+    """Distance from `j` to its terminal, or _INFINITE_D if its path meets an orphan."""
+    d = 0
+    while True:
+        if ts[j] == time:
+            return int(d + dist[j])
+        a = parent[j]
+        d += 1
+        if a == _TERMINAL:
+            ts[j] = time
+            dist[j] = 1
+            return d
+        if a == _ORPHAN:
+            return _INFINITE_D
+        j += off[a]
+
+
+@_jit_inline
+def _process_orphan(
+    i: int,
+    sink_side: bool,
+    time: int,
+    rcap: Any,
+    parent: Any,
+    is_sink: Any,
+    ts: Any,
+    dist: Any,
+    nxt: Any,
+    off: Any,
+    k: int,
+    queue: Any,
+    orphans: Any,
+    orphan_ends: Any,
+) -> None:
+    d_min = _INFINITE_D
+    best = -1
+    base = i * k
+    for d0 in range(k):
+        j = i + off[d0]
+        # The arc that carries flow towards i (source tree) or away from it (sink).
+        residual = rcap[base + d0] if sink_side else rcap[j * k + k - 1 - d0]
+        if residual > 0 and parent[j] != _NONE and (is_sink[j] == 1) == sink_side:
+            d = _origin_distance(j, time, parent, ts, dist, off)
+            if d < _INFINITE_D:
+                if d < d_min:
+                    best = d0
+                    d_min = d
+                jj = j
+                while ts[jj] != time:  # mark the path with its distances
+                    ts[jj] = time
+                    dist[jj] = d
+                    d -= 1
+                    jj += off[parent[jj]]
+    if best >= 0:
+        parent[i] = best
+        ts[i] = time
+        dist[i] = d_min + 1
+        return
+    parent[i] = _NONE  # no parent: i becomes free; its children become orphans
+    for d0 in range(k):
+        j = i + off[d0]
+        a = parent[j]
+        if a != _NONE and (is_sink[j] == 1) == sink_side:
+            residual = rcap[base + d0] if sink_side else rcap[j * k + k - 1 - d0]
+            if residual > 0:
+                _set_active(j, nxt, queue)
+            if a != _TERMINAL and a != _ORPHAN and j + off[a] == i:
+                parent[j] = _ORPHAN  # to the rear of the orphan queue
+                orphans[orphan_ends[1]] = j
+                orphan_ends[1] += 1
+
+
+@_jit_inline
+def _augment(
+    v: int,
+    d: int,
+    tr: Any,
+    rcap: Any,
+    parent: Any,
+    off: Any,
+    k: int,
+    stack: Any,
+    n_stack: int,
+) -> int:
+    """Push the bottleneck along source -> ... -> v -> v + off[d] -> ... -> sink.
+
+    Orphans are pushed on `stack` (processed last in, first out); returns its size.
+    """
+    w = v + off[d]
+    bottleneck = rcap[v * k + d]
+    i = v
+    while parent[i] != _TERMINAL:
+        a = parent[i]
+        p = i + off[a]
+        bottleneck = min(bottleneck, rcap[p * k + k - 1 - a])
+        i = p
+    bottleneck = min(bottleneck, tr[i])
+    i = w
+    while parent[i] != _TERMINAL:
+        a = parent[i]
+        bottleneck = min(bottleneck, rcap[i * k + a])
+        i += off[a]
+    bottleneck = min(bottleneck, -tr[i])
+
+    rcap[w * k + k - 1 - d] += bottleneck
+    rcap[v * k + d] -= bottleneck
+    i = v
+    while parent[i] != _TERMINAL:
+        a = parent[i]
+        p = i + off[a]
+        rcap[i * k + a] += bottleneck
+        rcap[p * k + k - 1 - a] -= bottleneck
+        if rcap[p * k + k - 1 - a] == 0:
+            parent[i] = _ORPHAN
+            stack[n_stack] = i
+            n_stack += 1
+        i = p
+    tr[i] -= bottleneck
+    if tr[i] == 0:
+        parent[i] = _ORPHAN
+        stack[n_stack] = i
+        n_stack += 1
+    i = w
+    while parent[i] != _TERMINAL:
+        a = parent[i]
+        p = i + off[a]
+        rcap[p * k + k - 1 - a] += bottleneck
+        rcap[i * k + a] -= bottleneck
+        if rcap[i * k + a] == 0:
+            parent[i] = _ORPHAN
+            stack[n_stack] = i
+            n_stack += 1
+        i = p
+    tr[i] += bottleneck
+    if tr[i] == 0:
+        parent[i] = _ORPHAN
+        stack[n_stack] = i
+        n_stack += 1
+    return n_stack
+
+
+@_jit
+def _bk_maxflow(tr: Any, rcap: Any, off: Any, k: int, labels: Any) -> None:
+    """Run Boykov-Kolmogorov on the padded grid in place; write the cut to `labels`.
+
+    `tr` and `rcap` (``n`` and ``n * k`` float64) end as residual capacities;
+    ``labels[i]`` is 0 for nodes of the source tree, 1 for those of the sink
+    tree and 2 for free nodes (on the sink side of the cut returned).
+    """
+    n = tr.shape[0]
+    parent = np.full(n, _NONE, dtype=np.uint8)
+    is_sink = np.zeros(n, dtype=np.uint8)
+    nxt = np.full(n, -1, dtype=np.int64)
+    ts = np.zeros(n, dtype=np.int64)
+    dist = np.zeros(n, dtype=np.int64)
+    queue = np.full(4, -1, dtype=np.int64)
+    stack = np.empty(n, dtype=np.int64)  # orphans of one augmentation
+    orphans = np.empty(n, dtype=np.int64)  # the FIFO queue of one adoption
+    orphan_ends = np.zeros(2, dtype=np.int64)
+    time = 0
+    for i in range(n):
+        if tr[i] > 0:
+            parent[i] = _TERMINAL
+            dist[i] = 1
+            _set_active(i, nxt, queue)
+        elif tr[i] < 0:
+            parent[i] = _TERMINAL
+            is_sink[i] = 1
+            dist[i] = 1
+            _set_active(i, nxt, queue)
+
+    current = -1
+    while True:
+        i = current
+        if i >= 0:
+            nxt[i] = -1
+            if parent[i] == _NONE:
+                i = -1
+        if i < 0:
+            i = _next_active(nxt, parent, queue)
+            if i < 0:
+                break
+        # Growth: find an arc from the source tree to the sink tree.
+        mid_v = -1
+        mid_d = -1
+        base = i * k
+        if is_sink[i] == 0:
+            for d in range(k):
+                if rcap[base + d] > 0:
+                    j = i + off[d]
+                    if parent[j] == _NONE:
+                        is_sink[j] = 0
+                        parent[j] = k - 1 - d
+                        ts[j] = ts[i]
+                        dist[j] = dist[i] + 1
+                        _set_active(j, nxt, queue)
+                    elif is_sink[j] == 1:
+                        mid_v = i
+                        mid_d = d
+                        break
+                    elif ts[j] <= ts[i] and dist[j] > dist[i]:
+                        parent[j] = k - 1 - d
+                        ts[j] = ts[i]
+                        dist[j] = dist[i] + 1
+        else:
+            for d in range(k):
+                j = i + off[d]
+                if rcap[j * k + k - 1 - d] > 0:
+                    if parent[j] == _NONE:
+                        is_sink[j] = 1
+                        parent[j] = k - 1 - d
+                        ts[j] = ts[i]
+                        dist[j] = dist[i] + 1
+                        _set_active(j, nxt, queue)
+                    elif is_sink[j] == 0:
+                        mid_v = j
+                        mid_d = k - 1 - d
+                        break
+                    elif ts[j] <= ts[i] and dist[j] > dist[i]:
+                        parent[j] = k - 1 - d
+                        ts[j] = ts[i]
+                        dist[j] = dist[i] + 1
+        time += 1
+        if mid_v < 0:
+            current = -1
+            continue
+        nxt[i] = i  # stays active: it may touch the other tree again
+        current = i
+        n_stack = _augment(mid_v, mid_d, tr, rcap, parent, off, k, stack, 0)
+        # Adoption: each orphan of the augmentation, newest first, then the
+        # orphans its failure creates, first in first out.
+        while n_stack > 0:
+            n_stack -= 1
+            orphans[0] = stack[n_stack]
+            orphan_ends[0] = 0
+            orphan_ends[1] = 1
+            while orphan_ends[0] < orphan_ends[1]:
+                o = orphans[orphan_ends[0]]
+                orphan_ends[0] += 1
+                _process_orphan(
+                    o,
+                    is_sink[o] == 1,
+                    time,
+                    rcap,
+                    parent,
+                    is_sink,
+                    ts,
+                    dist,
+                    nxt,
+                    off,
+                    k,
+                    queue,
+                    orphans,
+                    orphan_ends,
+                )
+    for i in range(n):  # 0: source tree, 1: sink tree, 2: free
+        labels[i] = 2 if parent[i] == _NONE else is_sink[i]
+
+
+@_jit
+def _fill_grid(
+    unary_diff: Any,
+    cap_fwd: Any,
+    cap_bwd: Any,
+    fwd_dr: Any,
+    fwd_dc: Any,
+    fwd_slot: Any,
+    off: Any,
+    tr: Any,
+    rcap: Any,
+) -> None:
+    """Write the capacities of an H x W grid into the padded flat arrays."""
+    h, w, half = cap_fwd.shape
+    k = off.shape[0]
+    width = w + 2
+    for r in range(h):
+        for c in range(w):
+            p = (r + 1) * width + c + 1
+            tr[p] = unary_diff[r, c]
+            for e in range(half):
+                rr = r + fwd_dr[e]
+                cc = c + fwd_dc[e]
+                if 0 <= rr < h and 0 <= cc < w:
+                    d = fwd_slot[e]
+                    rcap[p * k + d] = cap_fwd[r, c, e]
+                    rcap[(p + off[d]) * k + k - 1 - d] = cap_bwd[r, c, e]
+
+
+# --------------------------------------------------------------------------
+# Entry points: the same problem, solved by the compiled solver or by scipy
+# --------------------------------------------------------------------------
+
+
+def min_cut_bk(
+    unary_diff: FloatArray, cap_fwd: FloatArray, cap_bwd: FloatArray
+) -> IntArray:
+    """Minimum cut of a grid graph by the compiled Boykov-Kolmogorov solver.
+
+    Parameters
+    ----------
+    unary_diff : (H, W) float64 ndarray
+        Cost of label 1 minus cost of label 0 at each pixel: the capacity of
+        source -> p when positive, of p -> sink when negative.
+    cap_fwd, cap_bwd : (H, W, C / 2) float64 ndarray
+        Capacity of the arc from ``(r, c)`` to its forward neighbour
+        ``(r, c) + FORWARD_OFFSETS[C][e]`` and of the arc back (paid when the
+        tail is labelled 0 and the head 1); ``C`` is 4 or 8. Arcs leaving the
+        grid are ignored.
+
+    Returns
+    -------
+    (H, W) ndarray of int
+        0 on the source side of the cut (reachable from the source in the
+        final residual graph), 1 elsewhere.
+    """
+    h, w, half = cap_fwd.shape
+    k = 2 * half
+    width = w + 2
+    n = (h + 2) * width
+    off = slot_offsets(k, width)
+    slots = _SLOTS[k]
+    forward = FORWARD_OFFSETS[k]
+    fwd_dr = np.array([dr for dr, _ in forward], dtype=np.int64)
+    fwd_dc = np.array([dc for _, dc in forward], dtype=np.int64)
+    fwd_slot = np.array([slots.index(o) for o in forward], dtype=np.int64)
+    tr = np.zeros(n, dtype=np.float64)
+    rcap = np.zeros(n * k, dtype=np.float64)
+    _fill_grid(
+        np.ascontiguousarray(unary_diff, dtype=np.float64),
+        np.ascontiguousarray(cap_fwd, dtype=np.float64),
+        np.ascontiguousarray(cap_bwd, dtype=np.float64),
+        fwd_dr,
+        fwd_dc,
+        fwd_slot,
+        off,
+        tr,
+        rcap,
+    )
+    labels = np.empty(n, dtype=np.uint8)
+    _bk_maxflow(tr, rcap, off, k, labels)
+    return (labels.reshape(h + 2, width)[1:-1, 1:-1] > 0).astype(np.intp)
+
+
+# scipy's maximum_flow takes int32 capacities; keep the total well inside it.
+_CAPACITY_BUDGET = 2**30
+
+
+def _integer_scale(caps: FloatArray) -> float:
+    """Return the power of two that makes all capacities integers summing below 2**30.
+
+    Integer capacities with a small enough total keep scale 1 (the cut is
+    exact); others are scaled by the largest power of two that keeps the total
+    inside the budget, then rounded (the cut is exact for the rounded problem).
+    """
+    total = float(caps.sum())
+    if total == 0:
+        return 1.0
+    if total < _CAPACITY_BUDGET and bool(np.all(caps == np.round(caps))):
+        return 1.0
+    exponent = np.floor(np.log2(_CAPACITY_BUDGET) - np.log2(total))
+    return float(2.0 ** min(exponent, 1000.0))
+
+
+def min_cut_scipy(
+    unary_diff: FloatArray, cap_fwd: FloatArray, cap_bwd: FloatArray
+) -> IntArray:
+    """Solve as :func:`min_cut_bk` does, naively: scipy's maximum_flow on the same graph.
+
+    The graph is built plainly (one sparse matrix of every arc), scipy's
+    Dinic maximum flow runs on integer capacities, and the source side is what a
+    breadth-first search reaches in the residual graph. Exact for integer
+    capacities whose total is below 2**30; other capacities are scaled by a
+    power of two and rounded, so the cut is only close to minimal.
+    """
+    h, w, half = cap_fwd.shape
+    n = h * w
+    index = np.arange(n).reshape(h, w)
+    tails, heads, caps = [], [], []
+    for e, (dr, dc) in enumerate(FORWARD_OFFSETS[2 * half]):
+        rows = slice(0, h - dr)
+        cols = slice(max(0, -dc), w - max(0, dc))
+        p = index[rows, cols].ravel()
+        q = index[dr:, max(0, dc) : w - max(0, -dc)].ravel()
+        tails += [p, q]
+        heads += [q, p]
+        caps += [cap_fwd[rows, cols, e].ravel(), cap_bwd[rows, cols, e].ravel()]
+    diff = unary_diff.ravel()
+    tails += [np.full(n, n), index.ravel()]  # source -> p, p -> sink
+    heads += [index.ravel(), np.full(n, n + 1)]
+    caps += [np.maximum(diff, 0.0), np.maximum(-diff, 0.0)]
+    cap = np.concatenate(caps)
+    scale = _integer_scale(cap)
+    graph = scipy.sparse.csr_array(
+        (
+            np.round(cap * scale).astype(np.int32),
+            (np.concatenate(tails), np.concatenate(heads)),
+        ),
+        shape=(n + 2, n + 2),
+    )
+    flow = maximum_flow(graph, n, n + 1, method="dinic").flow
+    residual = scipy.sparse.csr_array((graph - flow) > 0).astype(np.int8)
+    reached = breadth_first_order(residual, n, directed=True, return_predecessors=False)
+    labels = np.ones(n, dtype=np.intp)
+    labels[reached[reached < n]] = 0
+    return labels.reshape(h, w)
