@@ -896,3 +896,13 @@ def test_missing_directory_is_a_clear_error(tmp_path):
     (tmp_path / "junk.db").write_bytes(b"not a database" * 100)
     with pytest.raises(ValueError, match="cannot be used"):
         create_app(db=str(tmp_path / "junk.db"), api_keys=KEYS)
+
+
+def test_unknown_query_parameters_are_refused(client):
+    create(client)
+    assert (
+        "unknown query"
+        in problem(client.get("/v1/users?limt=5", headers=READ), 400)["detail"]
+    )
+    problem(client.get("/v1/users/1?expand=team", headers=READ), 400)
+    assert client.get("/v1/users?limit=5&offset=0", headers=READ).status_code == 200

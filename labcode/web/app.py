@@ -21,7 +21,8 @@ One resource, ``/v1/users``. Conventions, each one a practice of REST design:
 - API keys, not passwords: ``Authorization: Bearer <key>``; a missing or unknown
   key is 401 (with ``WWW-Authenticate``), a read-only key trying to write is 403.
 
-Input rules: ids, ``offset`` and ``limit`` are ASCII digits only; names and
+Input rules: ids, ``offset`` and ``limit`` are ASCII digits only; other query
+parameters are refused (400) rather than ignored; names and
 emails are strings of 1 to 200 characters with no control characters and no
 lone surrogates; a body is at most :data:`MAX_BODY_BYTES` bytes whatever its
 transfer coding (413) and nests at most :data:`MAX_JSON_DEPTH` levels (400).
@@ -546,6 +547,15 @@ def _validate(data: object, *, partial: bool) -> dict[str, str]:
     return fields
 
 
+def _known_query(*allowed: str) -> None:
+    """Refuse query parameters the endpoint does not take (a typo is not ignored)."""
+    unknown = sorted(set(request.args) - set(allowed))
+    if unknown:
+        takes = ", ".join(allowed) if allowed else "none"
+        msg = f"unknown query parameter(s) {unknown}; this endpoint takes {takes}"
+        raise _bad_request(msg, "bad-query")
+
+
 def _query_int(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
@@ -715,6 +725,7 @@ class _Api:
         if request.method == "POST":
             return self.create()
         self.authorize(write=False)
+        _known_query("offset", "limit")
         offset = _query_int("offset", 0, 0, 10**12)
         limit = _query_int("limit", 20, 1, 100)
         with self.store.reading() as db:
@@ -745,6 +756,7 @@ class _Api:
 
     def create(self) -> Response:
         self.authorize(write=True)
+        _known_query()
         fields: dict[str, str] = {}
         try:
             with self.store.writing() as db:
@@ -771,6 +783,7 @@ class _Api:
         if request.method in ("GET", "HEAD"):
             return self.read(user_id)
         self.authorize(write=True)
+        _known_query()
         fields: dict[str, str] = {}
         try:
             with self.store.writing() as db:
@@ -806,6 +819,7 @@ class _Api:
 
     def read(self, user_id: int) -> Response:
         self.authorize(write=False)
+        _known_query()
         with self.store.reading() as db:
             row = _row(db, user_id)
         if row is None:
