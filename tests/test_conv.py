@@ -4,7 +4,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import signal
 
-from labcode import conv as conv_module
 from labcode.conv import (
     best_match,
     conv_backward,
@@ -12,6 +11,7 @@ from labcode.conv import (
     conv_forward,
     conv_forward_naive,
     correlate2d,
+    correlate_method,
     match_template,
 )
 from labcode.datasets import grace_hopper
@@ -357,8 +357,79 @@ def test_correlate2d_float32_stays_float32():
 
 def test_correlate2d_auto_picks_by_size():
     # A 3x3 template on a small image: direct; a 60x60 template on 512x512: FFT.
-    assert conv_module._direct_is_faster((30, 30), (32, 32), 9)
-    assert not conv_module._direct_is_faster((453, 453), (512, 512), 3600)
+    assert correlate_method((32, 32), (3, 3)) == "direct"
+    assert correlate_method((512, 512), (60, 60)) == "fft"
+    assert correlate_method((512, 512), (60, 60), mode="full") == "fft"
+    # auto computes what correlate_method says, to rounding.
+    rng = np.random.default_rng(0)
+    image, template = rng.standard_normal((40, 40)), rng.standard_normal((5, 5))
+    chosen = correlate_method(image.shape, template.shape)
+    np.testing.assert_array_equal(
+        correlate2d(image, template), correlate2d(image, template, method=chosen)
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "exc", "pattern"),
+    [
+        (((0, 3), (1, 1)), {}, ValueError, r"image_shape\[0\] must be >= 1"),
+        (((3,), (1, 1)), {}, TypeError, "image_shape must be a pair"),
+        (((3, 3), (1.0, 1)), {}, TypeError, r"template_shape\[0\] must be an integer"),
+        (((3, 3), (4, 4)), {}, ValueError, "template must be no larger than image"),
+        (((3, 3), (1, 1)), {"mode": "wrap"}, ValueError, "mode must be one of"),
+        (
+            ((10**6, 10**6), (1, 1)),
+            {},
+            ValueError,
+            "image and template must need at most",
+        ),
+    ],
+)
+def test_correlate_method_checks(args, kwargs, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        correlate_method(*args, **kwargs)
+
+
+def test_correlate2d_does_not_overflow_on_the_way():
+    rng = np.random.default_rng(3)
+    image = rng.standard_normal((30, 30))
+    template = rng.standard_normal((20, 20))
+    want = correlate2d(image, template)
+    for method in ("direct", "fft"):
+        got = correlate2d(image * 1e300, template * 1e-300, method=method)
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
+    with pytest.raises(ValueError, match="image and template must have a correlation"):
+        correlate2d(image * 1e300, template * 1e300)
+
+
+def test_correlate2d_limits():
+    with pytest.raises(
+        ValueError, match="method='direct' with this image and template"
+    ):
+        correlate2d(np.zeros((2000, 2000)), np.ones((1000, 1000)), method="direct")
+
+
+def test_match_template_scale_free():
+    rng = np.random.default_rng(4)
+    image = rng.standard_normal((40, 40))
+    template = image[5:30, 7:32].copy()
+    want = match_template(image, template)
+    for a, b in ((1e300, 1.0), (1e-300, 1e300), (1.0, 1e-300)):
+        got = match_template(image * a, template * b)
+        np.testing.assert_allclose(got, want, atol=1e-9)
+    assert best_match(want) == (5, 7)
+
+
+def test_layer_memory_bounds():
+    with pytest.raises(ValueError, match="pad must need at most"):
+        conv_forward(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 1, 1)), pad=10**6)
+    with pytest.raises(ValueError, match="pad must need at most"):
+        conv_backward_naive(
+            np.zeros((1, 1, 1, 1)),
+            np.zeros((1, 1, 2, 2)),
+            np.zeros((1, 1, 1, 1)),
+            pad=10**6,
+        )
 
 
 @pytest.mark.parametrize(
