@@ -42,10 +42,21 @@ def install(session: nox.Session, *groups: str, editable: bool = False) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """Ruff lint (with numpy-convention docstring rules) and format check."""
+    """Ruff lint (numpy-convention docstrings), format check, deploy configs validated."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    # The deploy configs against check-jsonschema's built-in schemas (no network).
+    workflows = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
+    session.run(
+        "check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows
+    )
+    session.run(
+        "check-jsonschema",
+        "--builtin-schema",
+        "vendor.readthedocs",
+        ".readthedocs.yaml",
+    )
 
 
 @nox.session(python=PYTHON)
