@@ -74,6 +74,7 @@ __all__ = [
     "IntArray",
     "as_float_array",
     "as_int_array",
+    "as_numeric_array",
     "check_bool",
     "check_callable",
     "check_choice",
@@ -121,8 +122,21 @@ def float_dtype(dtype: np.dtype[Any]) -> np.dtype[np.floating[Any]]:
     return np.dtype(np.float64)
 
 
-def _as_numeric(x: ArrayLike, name: str) -> NDArray[Any]:
-    """``np.asarray(x)`` checked to be real numeric (bool, int, uint or float)."""
+def as_numeric_array(x: ArrayLike, name: str) -> NDArray[Any]:
+    """Return ``np.asarray(x)``, checked to be real numeric (bool, int, uint, float).
+
+    For functions that treat dtypes differently (an image whose integer dtype
+    sets its scale); others use :func:`as_float_array`. Ragged sequences are a
+    ValueError and non-numeric or complex data a TypeError, with our message.
+
+    Examples
+    --------
+    >>> from labcode._validation import as_numeric_array
+    >>> as_numeric_array([1, [2]], "image")
+    Traceback (most recent call last):
+    ...
+    ValueError: image must be a numeric array; could not convert it: ...
+    """
     try:
         arr = np.asarray(x)
     except (ValueError, TypeError, OverflowError) as exc:  # ragged sequences
@@ -197,7 +211,7 @@ def as_float_array(
     ...
     ValueError: X must be 2-D (m, n); got shape (2,)
     """
-    arr = _as_numeric(x, name)
+    arr = as_numeric_array(x, name)
     if ndim is not None:
         check_ndim(arr, name, ndim, layout)
     if not allow_empty and arr.size == 0:
@@ -262,7 +276,7 @@ def as_int_array(
     ...
     ValueError: y must hold values in 0..2; got values from 0 to 3
     """
-    arr = _as_numeric(x, name)
+    arr = as_numeric_array(x, name)
     if ndim is not None:
         check_ndim(arr, name, ndim, layout)
     if not allow_empty and arr.size == 0:

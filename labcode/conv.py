@@ -802,12 +802,17 @@ def _check_fits(img: tuple[int, ...], tpl: tuple[int, ...], mode: str) -> None:
         raise ValueError(msg)
 
 
-def _power_of_two_scale(a: FloatArray) -> float:
-    """Return a power of two near ``max|a|`` (1.0 for zeros): dividing is exact."""
-    top = float(np.max(np.abs(a)))
-    if top == 0.0:
-        return 1.0
-    return math.ldexp(1.0, math.frexp(top)[1])
+def _power_of_two_scale(a: FloatArray) -> Any:
+    """Return a power of two, in `a`'s dtype, within a factor 2 of ``max|a|``.
+
+    Dividing by it is exact (1 for an all-zero array) and brings the largest
+    magnitude into [1, 2), for float32 and float64, subnormal data included.
+    """
+    top = np.max(np.abs(a))
+    if top == 0:
+        return a.dtype.type(1)
+    _, exponent = np.frexp(top)
+    return np.ldexp(a.dtype.type(1), int(exponent) - 1)
 
 
 def correlate2d(
@@ -912,12 +917,13 @@ def correlate2d(
     else:
         out = _correlate_fft(img, tpl, lags)
     with np.errstate(over="ignore"):
-        out *= s_img
-        out *= s_tpl
+        out *= s_img.astype(out.dtype)
+        out *= s_tpl.astype(out.dtype)
     if not np.all(np.isfinite(out)):
         msg = (
             f"image and template must have a correlation inside {dtype}; it "
-            f"overflows (largest |image| {s_img:.3g}, |template| {s_tpl:.3g})"
+            f"overflows (largest |image| ~ {float(s_img):.3g}, "
+            f"|template| ~ {float(s_tpl):.3g})"
         )
         raise ValueError(msg)
     return out

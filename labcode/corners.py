@@ -46,6 +46,7 @@ from scipy import ndimage, special
 from labcode._validation import (
     FloatArray,
     as_float_array,
+    as_numeric_array,
     check_bool,
     check_choice,
     check_int,
@@ -71,7 +72,7 @@ def _as_image(image: ArrayLike) -> FloatArray:
     float64 stays, float32 (and float16) compute in float32, integers are scaled
     by their dtype's maximum, booleans become 0.0 and 1.0.
     """
-    arr = np.asarray(image)
+    arr = as_numeric_array(image, "image")
     if arr.ndim == 3 and arr.shape[2] in (3, 4):
         msg = (
             f"image must be 2-D grayscale; got shape {format_shape(arr.shape)}, which looks "
@@ -85,9 +86,6 @@ def _as_image(image: ArrayLike) -> FloatArray:
         msg = f"image must not be empty; got shape {format_shape(arr.shape)}"
         raise ValueError(msg)
     kind = arr.dtype.kind
-    if kind == "c" or kind not in "biuf":
-        msg = f"image must be a real numeric array; got dtype {arr.dtype}"
-        raise TypeError(msg)
     if kind == "b":
         return arr.astype(np.float64)
     if kind in "iu":

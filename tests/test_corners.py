@@ -213,7 +213,7 @@ def test_structure_tensor_results_are_independent_arrays():
         (
             lambda: harris_response(np.zeros((4, 4), dtype=complex)),
             TypeError,
-            r"image must be a real numeric array",
+            r"image must be real; got complex dtype",
         ),
         (
             lambda: harris_response(np.full((4, 4), np.nan)),
