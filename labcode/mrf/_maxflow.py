@@ -84,13 +84,6 @@ def _jit_inline(func: F) -> F:
     return cast(F, njit(cache=True, nogil=True, inline="always")(func))
 
 
-def slot_offsets(connectivity: int, width: int) -> NDArray[np.int64]:
-    """Flat index offset of each arc slot on a padded grid of row length `width`."""
-    return np.array(
-        [dr * width + dc for dr, dc in _SLOTS[connectivity]], dtype=np.int64
-    )
-
-
 # --------------------------------------------------------------------------
 # The compiled solver
 # --------------------------------------------------------------------------
@@ -418,6 +411,51 @@ def _fill_grid(
                     rcap[(p + off[d]) * k + k - 1 - d] = cap_bwd[r, c, e]
 
 
+@_jit
+def _solve_grid(
+    unary_diff: Any,
+    cap_fwd: Any,
+    cap_bwd: Any,
+    fwd_dr: Any,
+    fwd_dc: Any,
+    fwd_slot: Any,
+    slot_dr: Any,
+    slot_dc: Any,
+    out: Any,
+) -> None:
+    """Build the padded graph, run the max-flow, write 0/1 labels to `out` (H, W)."""
+    h, w, half = cap_fwd.shape
+    k = 2 * half
+    width = w + 2
+    n = (h + 2) * width
+    off = np.empty(k, dtype=np.int64)
+    for d in range(k):
+        off[d] = slot_dr[d] * width + slot_dc[d]
+    tr = np.zeros(n, dtype=np.float64)
+    rcap = np.zeros(n * k, dtype=np.float64)
+    _fill_grid(unary_diff, cap_fwd, cap_bwd, fwd_dr, fwd_dc, fwd_slot, off, tr, rcap)
+    labels = np.empty(n, dtype=np.uint8)
+    _bk_maxflow(tr, rcap, off, k, labels)
+    for r in range(h):
+        for c in range(w):
+            out[r, c] = 1 if labels[(r + 1) * width + c + 1] > 0 else 0
+
+
+def _geometry(k: int) -> tuple[NDArray[np.int64], ...]:
+    """Forward offsets, their slots, and the offsets of every slot, as arrays."""
+    slots, forward = _SLOTS[k], FORWARD_OFFSETS[k]
+    return (
+        np.array([dr for dr, _ in forward], dtype=np.int64),
+        np.array([dc for _, dc in forward], dtype=np.int64),
+        np.array([slots.index(o) for o in forward], dtype=np.int64),
+        np.array([dr for dr, _ in slots], dtype=np.int64),
+        np.array([dc for _, dc in slots], dtype=np.int64),
+    )
+
+
+_GEOMETRY = {k: _geometry(k) for k in (4, 8)}
+
+
 # --------------------------------------------------------------------------
 # Entry points: the same problem, solved by the compiled solver or by scipy
 # --------------------------------------------------------------------------
@@ -445,32 +483,16 @@ def min_cut_bk(
         0 on the source side of the cut (reachable from the source in the
         final residual graph), 1 elsewhere.
     """
-    h, w, half = cap_fwd.shape
-    k = 2 * half
-    width = w + 2
-    n = (h + 2) * width
-    off = slot_offsets(k, width)
-    slots = _SLOTS[k]
-    forward = FORWARD_OFFSETS[k]
-    fwd_dr = np.array([dr for dr, _ in forward], dtype=np.int64)
-    fwd_dc = np.array([dc for _, dc in forward], dtype=np.int64)
-    fwd_slot = np.array([slots.index(o) for o in forward], dtype=np.int64)
-    tr = np.zeros(n, dtype=np.float64)
-    rcap = np.zeros(n * k, dtype=np.float64)
-    _fill_grid(
+    h, w, _ = cap_fwd.shape
+    out = np.empty((h, w), dtype=np.intp)
+    _solve_grid(
         np.ascontiguousarray(unary_diff, dtype=np.float64),
         np.ascontiguousarray(cap_fwd, dtype=np.float64),
         np.ascontiguousarray(cap_bwd, dtype=np.float64),
-        fwd_dr,
-        fwd_dc,
-        fwd_slot,
-        off,
-        tr,
-        rcap,
+        *_GEOMETRY[2 * cap_fwd.shape[2]],
+        out,
     )
-    labels = np.empty(n, dtype=np.uint8)
-    _bk_maxflow(tr, rcap, off, k, labels)
-    return (labels.reshape(h + 2, width)[1:-1, 1:-1] > 0).astype(np.intp)
+    return out
 
 
 # scipy's maximum_flow takes int32 capacities; keep the total well inside it.
