@@ -441,7 +441,12 @@ def _solve_grid(
             out[r, c] = 1 if labels[(r + 1) * width + c + 1] > 0 else 0
 
 
-def _geometry(k: int) -> tuple[NDArray[np.int64], ...]:
+Int64Array = NDArray[np.int64]
+
+
+def _geometry(
+    k: int,
+) -> tuple[Int64Array, Int64Array, Int64Array, Int64Array, Int64Array]:
     """Forward offsets, their slots, and the offsets of every slot, as arrays."""
     slots, forward = _SLOTS[k], FORWARD_OFFSETS[k]
     return (
@@ -483,13 +488,18 @@ def min_cut_bk(
         0 on the source side of the cut (reachable from the source in the
         final residual graph), 1 elsewhere.
     """
-    h, w, _ = cap_fwd.shape
+    h, w, half = cap_fwd.shape
+    fwd_dr, fwd_dc, fwd_slot, slot_dr, slot_dc = _GEOMETRY[2 * half]
     out = np.empty((h, w), dtype=np.intp)
     _solve_grid(
         np.ascontiguousarray(unary_diff, dtype=np.float64),
         np.ascontiguousarray(cap_fwd, dtype=np.float64),
         np.ascontiguousarray(cap_bwd, dtype=np.float64),
-        *_GEOMETRY[2 * cap_fwd.shape[2]],
+        fwd_dr,
+        fwd_dc,
+        fwd_slot,
+        slot_dr,
+        slot_dc,
         out,
     )
     return out
