@@ -23,7 +23,8 @@ one-hot), then for each layer, from the top,
     \frac{\partial J}{\partial b_k} = \mathbf{1}^\top \Delta_k, \quad
     \Delta_{k-1} = (\Delta_k W_k^\top) \odot g'(Z_{k-1}).
 
-Weights start from the uniform distribution of Glorot and Bengio [1]_.
+Weights start from the uniform distribution of Glorot and Bengio [1]_;
+:func:`he_normal` gives the initialisation of He et al. [3]_ for ReLU layers.
 
 References
 ----------
@@ -31,6 +32,9 @@ References
        deep feedforward neural networks. *Proceedings of AISTATS*, 249-256.
 .. [2] Bishop, C. M. (2006). *Pattern Recognition and Machine Learning*,
        sections 4.3.4 and 5.3. Springer.
+.. [3] He, K., Zhang, X., Ren, S. and Sun, J. (2015). Delving deep into
+       rectifiers: surpassing human-level performance on ImageNet classification.
+       *Proceedings of ICCV*, 1026-1034.
 """
 
 from __future__ import annotations
@@ -55,7 +59,14 @@ from labcode._validation import (
     format_shape,
 )
 
-__all__ = ["MAX_EPOCHS", "MLP", "cross_entropy", "glorot_uniform", "softmax"]
+__all__ = [
+    "MAX_EPOCHS",
+    "MLP",
+    "cross_entropy",
+    "glorot_uniform",
+    "he_normal",
+    "softmax",
+]
 
 #: The most epochs :meth:`MLP.fit` runs in one call.
 MAX_EPOCHS = 1_000_000
@@ -188,6 +199,48 @@ def glorot_uniform(
     generator = check_rng(rng)
     bound = np.sqrt(6.0 / (n_in + n_out))
     return generator.uniform(-bound, bound, size=(n_in, n_out))
+
+
+def he_normal(fan_in: int, fan_out: int, *, rng: object = None) -> NDArray[np.float64]:
+    r"""Weights drawn from :math:`N(0, 2 / n_{in})`, the initialisation for ReLU layers.
+
+    A ReLU passes half of a symmetric input and zeroes the rest, so it halves
+    the second moment of what goes through it. He et al. [3]_ compensate with
+    twice the variance of LeCun's :math:`1 / n_{in}`: then
+    :math:`E[z^2]` of the pre-activations stays the same from layer to layer in
+    a deep ReLU network (forward). Only the fan-in enters; the backward pass
+    would ask for :math:`2 / n_{out}` instead.
+
+    Parameters
+    ----------
+    fan_in, fan_out : int
+        Units in the layer below and above, >= 1.
+    rng : None, int or numpy.random.Generator, optional
+        Source of randomness.
+
+    Returns
+    -------
+    (fan_in, fan_out) ndarray of float64
+
+    See Also
+    --------
+    glorot_uniform : the compromise of fan-in and fan-out, for tanh layers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from labcode.mlp import he_normal
+    >>> w = he_normal(500, 400, rng=0)
+    >>> w.shape, round(float(w.var() * 500 / 2), 2)  # Var(W) = 2 / fan_in
+    ((500, 400), 1.0)
+    """
+    n_in = check_int(fan_in, "fan_in", minimum=1)
+    n_out = check_int(fan_out, "fan_out", minimum=1)
+    check_size(
+        n_in * n_out, "fan_in and fan_out", MAX_ELEMENTS, detail=f"{n_in} x {n_out}"
+    )
+    generator = check_rng(rng)
+    return generator.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
 
 
 def _activate(z: FloatArray, name: str) -> FloatArray:

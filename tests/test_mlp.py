@@ -1,8 +1,10 @@
+import itertools
+
 import numpy as np
 import pytest
 
 from labcode.gradcheck import numerical_gradient, relative_error
-from labcode.mlp import MLP, cross_entropy, glorot_uniform, softmax
+from labcode.mlp import MLP, cross_entropy, glorot_uniform, he_normal, softmax
 
 RNG = np.random.default_rng(7)
 
@@ -324,3 +326,54 @@ def test_size_limits():
     net = MLP([2, 2], rng=0)
     with pytest.raises(ValueError, match=r"epochs must be <= 1000000"):
         net.fit([[0.0, 1.0]], [1], epochs=10**12, lr=0.1, batch_size=1)
+
+
+# ------------------------------------------------------------------ He initialisation
+def test_he_normal_variance_is_two_over_fan_in_whatever_the_fan_out():
+    for fan_in, fan_out in [(400, 50), (100, 800)]:
+        w = he_normal(fan_in, fan_out, rng=np.random.default_rng(3))
+        assert w.shape == (fan_in, fan_out)
+        assert w.dtype == np.float64
+        assert w.mean() == pytest.approx(0.0, abs=0.01 * np.sqrt(2 / fan_in))
+        assert w.var() == pytest.approx(2 / fan_in, rel=0.02)
+    np.testing.assert_array_equal(he_normal(3, 2, rng=5), he_normal(3, 2, rng=5))
+
+
+def test_he_normal_keeps_the_second_moment_through_a_deep_relu_stack():
+    # The property it is built for: E[z^2] of the pre-activations stays put
+    # through 12 ReLU layers of changing width, where LeCun's 1/fan_in halves
+    # it at every layer (a brute-force simulation, not the formula).
+    rng = np.random.default_rng(0)
+    widths = [300, 500, 200, 400, 300, 600, 250, 350, 300, 450, 200, 300, 400]
+    x = rng.normal(size=(2000, widths[0]))
+    h_he, h_lecun = x, x
+    m_he, m_lecun = [], []
+    for a, b in itertools.pairwise(widths):
+        w = he_normal(a, b, rng=rng)
+        z_he = h_he @ w
+        z_lecun = h_lecun @ (w / np.sqrt(2))  # N(0, 1/fan_in)
+        m_he.append(np.mean(z_he**2))
+        m_lecun.append(np.mean(z_lecun**2))
+        h_he, h_lecun = np.maximum(z_he, 0), np.maximum(z_lecun, 0)
+    assert max(m_he) / min(m_he) < 1.5
+    assert m_lecun[-1] / m_lecun[0] < 2.0**-10
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: he_normal(0, 3), ValueError, r"fan_in must be >= 1"),
+        (lambda: he_normal(3, 0), ValueError, r"fan_out must be >= 1"),
+        (lambda: he_normal(2.5, 3), TypeError, r"fan_in"),
+        (lambda: he_normal(3, 3, rng="seed"), TypeError, r"rng"),
+        (
+            lambda: he_normal(10**6, 10**6),
+            ValueError,
+            "fan_in and fan_out must need at most",
+        ),
+    ],
+    ids=["fan-in", "fan-out", "float-fan-in", "bad-rng", "too-large"],
+)
+def test_he_normal_input_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
