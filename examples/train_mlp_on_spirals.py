@@ -4,15 +4,19 @@
 
 Train {class}`labcode.mlp.MLP` on two interleaved spirals with plain minibatch
 SGD, compare the three hidden activations, and draw the decision regions of the
-best one. Run it as `python examples/train_mlp_on_spirals.py`.
+best one. The tanh and sigmoid networks start from Glorot's initialisation (the
+default), the ReLU network from He's, {func}`labcode.mlp.he_normal`, made for
+ReLU units. Run it as `python examples/train_mlp_on_spirals.py`.
 """
 
 # %%
+import itertools
+
 import matplotlib.pyplot as plt
 import numpy as np
 
 from labcode.datasets import spirals
-from labcode.mlp import MLP
+from labcode.mlp import MLP, he_normal
 
 X, y = spirals(250, classes=2, turns=1.25, noise=0.06, rng=5)
 order = np.random.default_rng(6).permutation(len(y))
@@ -20,7 +24,13 @@ train, test = order[:350], order[350:]
 
 results = {}
 for activation, lr in [("tanh", 0.1), ("relu", 0.2), ("sigmoid", 1.0)]:
-    net = MLP([2, 32, 32, 2], activation=activation, rng=7)
+    sizes = [2, 32, 32, 2]
+    net = MLP(sizes, activation=activation, rng=7)
+    if activation == "relu":
+        init_rng = np.random.default_rng(7)
+        net.weights = [
+            he_normal(a, b, rng=init_rng) for a, b in itertools.pairwise(sizes)
+        ]
     history = net.fit(X[train], y[train], epochs=600, lr=lr, batch_size=25, rng=8)
     results[activation] = (net, history, net.score(X[test], y[test]))
     print(
