@@ -27,6 +27,9 @@ print(f"step size lr = {lr:.4f}, steps taken = {losses.size - 1}")
 print(f"gradient descent: intercept {theta[0]:+.6f}, slope {theta[1]:+.6f}")
 print(f"numpy lstsq:      intercept {theta_lstsq[0]:+.6f}, slope {theta_lstsq[1]:+.6f}")
 np.testing.assert_allclose(theta, theta_lstsq, rtol=1e-9)
+# The step is inside the stability bound, and the loss falls at every step.
+assert 0 < lr < stable_learning_rate(X)
+assert np.all(np.diff(losses) <= 1e-15)
 
 # %%
 fig, (ax_fit, ax_loss) = plt.subplots(1, 2, figsize=(9, 3.5))
