@@ -19,13 +19,25 @@ Two compilers translate the same program:
 Both machines count the instructions they execute; :data:`STACK_SIZES` and
 :data:`REGISTER_SIZES` give the documented encoding behind ``size_bytes``.
 
-The package has one module per part, and this module re-exports their public
+**Limits.** Everything that sets the amount of work or memory is bounded, and reaching a
+bound is an error that names it: the source length (:data:`MAX_SOURCE_CHARS`),
+the size of every integer (:data:`MAX_INT_BITS`: constants, inputs and every
+result, :class:`IntegerLimitExceeded`), the steps of :func:`run` and
+:func:`trace` (``max_steps``, at most :data:`MAX_RUN_STEPS` and
+:data:`MAX_TRACE_STEPS`), and the instructions and registers of a program
+(:data:`MAX_CODE_LENGTH`, :data:`MAX_REGISTERS`). Compilation uses no recursion,
+so the depth of nesting is bounded only by what Python's parser accepts (a
+:class:`CompileError` beyond it).
+
+**Modules.** The package has one module per part, and this module re-exports their public
 names:
 
 - :mod:`labcode.vm.instructions`: the typed instruction records of both
   machines, :class:`Program` (listing and size) and the encodings;
 - ``labcode.vm.compilers``: the front end and both compilers, which compile
-  without recursion (a 10 000-term sum is fine);
+  without recursion (a sum of 600 terms is fine);
+- ``labcode.vm.verifier``: :func:`verify`, which checks a program before it
+  runs, as the JVM's verifier does;
 - ``labcode.vm.machines``: one interpreter loop per machine, shared by
   :func:`run` and :func:`trace`;
 - ``labcode.vm.programs``: the :data:`BENCHMARKS`.
@@ -44,18 +56,32 @@ from __future__ import annotations
 
 from labcode.vm import compilers as _compilers
 from labcode.vm import instructions as _instructions
+from labcode.vm import machines as _machines
 from labcode.vm import programs as _programs
+from labcode.vm import verifier as _verifier
 from labcode.vm.compilers import CompileError, compile_register, compile_stack
 from labcode.vm.instructions import Program
-from labcode.vm.machines import RunResult, StepLimitExceeded, run, trace
+from labcode.vm.machines import (
+    IntegerLimitExceeded,
+    RunResult,
+    StepLimitExceeded,
+    run,
+    trace,
+)
+from labcode.vm.verifier import verify
 
 __all__ = [
     "BENCHMARKS",
+    "MAX_CODE_LENGTH",
     "MAX_INT_BITS",
+    "MAX_REGISTERS",
+    "MAX_RUN_STEPS",
     "MAX_SOURCE_CHARS",
+    "MAX_TRACE_STEPS",
     "REGISTER_SIZES",
     "STACK_SIZES",
     "CompileError",
+    "IntegerLimitExceeded",
     "Program",
     "RunResult",
     "StepLimitExceeded",
@@ -63,6 +89,7 @@ __all__ = [
     "compile_stack",
     "run",
     "trace",
+    "verify",
 ]
 
 # Re-bound here with their documentation, so the API page documents them under
@@ -88,5 +115,14 @@ MAX_SOURCE_CHARS = _compilers.MAX_SOURCE_CHARS
 #: ``2**MAX_INT_BITS`` in magnitude, so that no program can fill the memory
 #: with one number before the step limit stops it.
 MAX_INT_BITS = _instructions.MAX_INT_BITS
+#: The largest ``max_steps`` of :func:`run` (minutes of interpretation).
+MAX_RUN_STEPS = _machines.MAX_RUN_STEPS
+#: The largest ``max_steps`` of :func:`trace` (each step keeps a record).
+MAX_TRACE_STEPS = _machines.MAX_TRACE_STEPS
+#: The most instructions a program may have (:func:`verify`); compiled programs
+#: stay far below it.
+MAX_CODE_LENGTH = _verifier.MAX_CODE_LENGTH
+#: The most variables, and registers, a program may have (:func:`verify`).
+MAX_REGISTERS = _verifier.MAX_REGISTERS
 #: Benchmark programs of the page and tests: name -> (source, inputs).
 BENCHMARKS = _programs.BENCHMARKS

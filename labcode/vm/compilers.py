@@ -17,6 +17,7 @@ nesting that Python's own parser accepts.
 from __future__ import annotations
 
 import ast
+import warnings
 from collections.abc import Generator
 from typing import Any, TypeVar
 
@@ -115,11 +116,16 @@ def _parse(source: object) -> list[ast.stmt]:
         )
         raise ValueError(msg)
     try:
-        tree = ast.parse(source)
+        with warnings.catch_warnings():
+            # Python's parser warns about code such as "1if a": in the tiny
+            # language that is an error, whatever the warning filters say.
+            warnings.simplefilter("error")
+            tree = ast.parse(source)
     except SyntaxError as exc:
-        msg = f"line {exc.lineno}: not valid Python syntax: {exc.msg}"
+        where = f"line {exc.lineno}: " if exc.lineno is not None else "source: "
+        msg = f"{where}not valid Python syntax: {exc.msg}"
         raise CompileError(msg) from exc
-    except ValueError as exc:  # a null character, in some Python versions
+    except (ValueError, Warning) as exc:  # a null character in some Pythons
         msg = f"source is not valid Python syntax: {exc}"
         raise CompileError(msg) from exc
     except (RecursionError, MemoryError) as exc:
@@ -218,6 +224,18 @@ _DESCRIPTIONS: dict[type[ast.AST], str] = {
     ast.Import: "import",
     ast.ImportFrom: "import",
     ast.Return: "'return'",
+    ast.Is: "'is'",
+    ast.IsNot: "'is not'",
+    ast.In: "'in'",
+    ast.NotIn: "'not in'",
+    ast.IfExp: "a conditional expression (x if c else y)",
+    ast.Lambda: "lambda",
+    ast.BitAnd: "the bitwise operator '&'",
+    ast.BitOr: "the bitwise operator '|'",
+    ast.BitXor: "the bitwise operator '^'",
+    ast.Invert: "the bitwise operator '~'",
+    ast.LShift: "the shift operator '<<'",
+    ast.RShift: "the shift operator '>>'",
 }
 
 
@@ -296,6 +314,7 @@ class _Compiler:
         self.code: list[Instruction] = []
         self.vars = _Variables()
         self.constants: list[int] = []
+        self._pooled: set[int] = set()
 
     def compile(self, body: list[ast.stmt]) -> None:
         """Compile a statement list without recursing on the Python stack."""
@@ -314,7 +333,8 @@ class _Compiler:
 
     def pool(self, value: int) -> None:
         """Add `value` to the constant pool unless it is there."""
-        if value not in self.constants:
+        if value not in self._pooled:
+            self._pooled.add(value)
             self.constants.append(value)
 
     def patch(self, at: int, target: int) -> None:
@@ -687,4 +707,10 @@ def _inputs_of(body: list[ast.stmt], variables: list[str]) -> list[str]:
     """Return the variables some path may read before assigning them."""
     needed: set[str] = set()
     _run_task(_analyse(body, set(), needed))
+    if "max_steps" in needed:
+        msg = (
+            "the program reads the variable max_steps before assigning it, but "
+            "max_steps is run()'s step limit and cannot be an input: rename it"
+        )
+        raise CompileError(msg)
     return [v for v in variables if v in needed]

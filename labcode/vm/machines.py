@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from labcode._validation import check_int
 from labcode.vm.instructions import (
+    MAX_INT_BITS,
     OPERATORS,
     Binary,
     Branch,
@@ -32,12 +33,31 @@ from labcode.vm.instructions import (
     StackOp,
     Unary,
 )
+from labcode.vm.verifier import verify
 
-__all__ = ["RunResult", "StepLimitExceeded", "run", "trace"]
+__all__ = [
+    "MAX_RUN_STEPS",
+    "MAX_TRACE_STEPS",
+    "IntegerLimitExceeded",
+    "RunResult",
+    "StepLimitExceeded",
+    "run",
+    "trace",
+]
+
+#: The largest ``max_steps`` of :func:`run` (minutes of interpretation).
+MAX_RUN_STEPS = 10**9
+#: The largest ``max_steps`` of :func:`trace` (each step keeps a record).
+MAX_TRACE_STEPS = 100_000
+_BOUND = 1 << MAX_INT_BITS  # every value v satisfies -_BOUND < v < _BOUND
 
 
 class StepLimitExceeded(RuntimeError):
     """Raised when a program executes more instructions than allowed."""
+
+
+class IntegerLimitExceeded(ValueError):
+    """Raised when a program computes an integer of more than MAX_INT_BITS bits."""
 
 
 class RunResult(NamedTuple):
@@ -109,16 +129,14 @@ def _lower_register(
     program: Program,
 ) -> tuple[list[tuple[int, int, int, int]], list[int]]:
     """Lower to (op, d, a, b); immediates live in constant slots after the registers."""
-    constants: list[int] = []
+    constants: dict[int, int] = {}  # value -> slot, in order of first use
     base = program.n_registers
 
     def slot(operand: Operand) -> int:
         """Return the register of `operand`, or the constant slot of an immediate."""
         if isinstance(operand, Reg):
             return operand.index
-        if operand.value not in constants:
-            constants.append(operand.value)
-        return base + constants.index(operand.value)
+        return constants.setdefault(operand.value, base + len(constants))
 
     lowered = []
     for ins in program.code:
@@ -135,12 +153,21 @@ def _lower_register(
         elif isinstance(ins, Binary):
             op = _op_index(ins.op)
             lowered.append((op, ins.dest.index, ins.a.index, slot(ins.b)))
-    return lowered, constants
+    return lowered, list(constants)
 
 
 # --------------------------------------------------------------------------
 # The interpreter loops, shared by run (no observer) and trace
 # --------------------------------------------------------------------------
+
+
+def _too_large(at: int) -> IntegerLimitExceeded:
+    """Return the error for a result beyond the machines' integer range."""
+    msg = (
+        f"the instruction at {at} computed an integer of more than "
+        f"MAX_INT_BITS = {MAX_INT_BITS} bits (the machines' integer range)"
+    )
+    return IntegerLimitExceeded(msg)
 
 
 def _step_limit(max_steps: int) -> StepLimitExceeded:
@@ -159,7 +186,7 @@ def _run_stack(  # noqa: PLR0912 - a dispatch loop: one branch per opcode
     observe: _Observer | None = None,
 ) -> int:
     """Execute lowered stack code on `slots`; return the number of steps."""
-    funcs = _OP_FUNCS
+    funcs, bound = _OP_FUNCS, _BOUND
     stack: list[int] = []
     push, pop = stack.append, stack.pop
     pc = steps = 0
@@ -179,7 +206,10 @@ def _run_stack(  # noqa: PLR0912 - a dispatch loop: one branch per opcode
             push(arg)
         elif op < _N_OPS:
             b = pop()
-            push(int(funcs[op](pop(), b)))
+            value = int(funcs[op](pop(), b))
+            if not -bound < value < bound:
+                raise _too_large(here)
+            push(value)
         elif op >= _IFZ:
             if funcs[op - _IFZ](pop(), 0):
                 pc = arg
@@ -189,6 +219,8 @@ def _run_stack(  # noqa: PLR0912 - a dispatch loop: one branch per opcode
                 pc = arg
         elif op == _IINC:
             slots[arg] += arg2
+            if not -bound < slots[arg] < bound:
+                raise _too_large(here)
         elif op == _JUMP:
             pc = arg
         else:  # _NEG
@@ -205,7 +237,7 @@ def _run_register(
     observe: _Observer | None = None,
 ) -> int:
     """Execute lowered register code on `regs`; return the number of steps."""
-    funcs = _OP_FUNCS
+    funcs, bound = _OP_FUNCS, _BOUND
     pc = steps = 0
     end = len(code)
     while pc < end:
@@ -216,7 +248,10 @@ def _run_register(
         op, d, a, b = code[pc]
         pc += 1
         if op < _N_OPS:
-            regs[d] = int(funcs[op](regs[a], regs[b]))
+            value = int(funcs[op](regs[a], regs[b]))
+            if not -bound < value < bound:
+                raise _too_large(here)
+            regs[d] = value
         elif op == _MOVE:
             regs[d] = regs[a]
         elif op >= _IF:
@@ -272,10 +307,18 @@ def _check_program(program: object) -> Program:
 def _initial_values(program: Program, inputs: Mapping[str, object]) -> dict[str, int]:
     """Check the inputs against the program; return them as a dict of ints."""
     values: dict[str, int] = {}
-    for name, value in inputs.items():
-        if isinstance(value, bool) or not isinstance(value, int):
-            msg = f"input {name} must be an int; got {value!r} of type {type(value).__name__}"
-            raise TypeError(msg)
+    for name, given in inputs.items():
+        if (
+            isinstance(given, int)
+            and not isinstance(given, bool)
+            and given.bit_length() > MAX_INT_BITS
+        ):
+            msg = (
+                f"input {name} must be below 2**{MAX_INT_BITS} in magnitude "
+                f"(MAX_INT_BITS); got an int of {given.bit_length()} bits"
+            )
+            raise ValueError(msg)
+        value = check_int(given, f"input {name}")
         if name not in program.variables:
             msg = (
                 f"input {name!r} is not a variable of the program "
@@ -300,11 +343,12 @@ def run(program: Program, /, max_steps: int = 10_000_000, **inputs: int) -> RunR
         From :func:`compile_stack` or :func:`compile_register`.
     max_steps : int, optional
         Stop with :class:`StepLimitExceeded` after this many instructions (so a
-        runaway loop ends with a clear error). The name is reserved: it cannot be
-        an input variable.
+        runaway loop ends with a clear error), from 1 to :data:`MAX_RUN_STEPS`.
+        The name is reserved: it cannot be an input variable.
     **inputs : int
-        Initial values of variables, by name. Every variable that the program may
-        read before assigning it (``program.inputs``) must be given.
+        Initial values of variables, by name, below ``2**MAX_INT_BITS`` in
+        magnitude. Every variable that the program may read before assigning it
+        (``program.inputs``) must be given.
 
     Returns
     -------
@@ -315,12 +359,20 @@ def run(program: Program, /, max_steps: int = 10_000_000, **inputs: int) -> RunR
     ------
     StepLimitExceeded
         If the program runs longer than `max_steps`.
+    IntegerLimitExceeded
+        (a ``ValueError``) if the program computes an integer of more than
+        :data:`~labcode.vm.MAX_INT_BITS` bits, where Python would go on until the
+        memory runs out.
     NameError
         If an input the program needs is missing.
     ZeroDivisionError
         On ``//`` or ``%`` by zero, as Python.
-    TypeError, ValueError
-        For inputs that are not ints or name no variable of the program.
+    TypeError
+        If `program` is not a Program, `max_steps` or an input is not an int.
+    ValueError
+        If `max_steps` or an input is out of range, an input names no variable
+        of the program, or the program fails :func:`~labcode.vm.verify` (one
+        built or edited by hand).
 
     Examples
     --------
@@ -334,7 +386,10 @@ def run(program: Program, /, max_steps: int = 10_000_000, **inputs: int) -> RunR
     RunResult(variables={'b': 0, 'a': 6, 't': 0}, steps=16)
     """
     checked = _check_program(program)
-    limit = check_int(max_steps, "max_steps", minimum=1)
+    limit = check_int(
+        max_steps, "max_steps", minimum=1, maximum=MAX_RUN_STEPS, why="MAX_RUN_STEPS"
+    )
+    verify(checked)
     values = _initial_values(checked, inputs)
     slots, steps = _execute(checked, values, limit)
     # As Python: a variable exists when the path taken assigned it.
@@ -360,14 +415,20 @@ def trace(
     program : Program
         From :func:`compile_stack` or :func:`compile_register`.
     max_steps : int, optional
-        The largest number of steps to record, >= 1.
+        The largest number of steps to record, from 1 to :data:`MAX_TRACE_STEPS`;
+        the trace ends there without an error.
     **inputs : int
-        Initial values of variables.
+        Initial values of variables, as for :func:`run`.
 
     Returns
     -------
     list of (str, str)
         ``(instruction, state after it)`` for each executed instruction.
+
+    Raises
+    ------
+    TypeError, ValueError, NameError, ZeroDivisionError, IntegerLimitExceeded
+        As :func:`run`.
 
     Examples
     --------
@@ -380,7 +441,14 @@ def trace(
     STORE x          stack []
     """
     checked = _check_program(program)
-    limit = check_int(max_steps, "max_steps", minimum=1)
+    limit = check_int(
+        max_steps,
+        "max_steps",
+        minimum=1,
+        maximum=MAX_TRACE_STEPS,
+        why="MAX_TRACE_STEPS",
+    )
+    verify(checked)
     values = _initial_values(checked, inputs)
     listing = [
         " ".join(line.split()[1:]) for line in checked.disassemble().splitlines()
