@@ -287,6 +287,7 @@ class _Variables:
     """Variable names in order of first appearance; the index is the slot."""
 
     def __init__(self) -> None:
+        """Start with no variables."""
         self.names: list[str] = []
         self._slots: dict[str, int] = {}
 
@@ -311,6 +312,7 @@ class _Compiler:
     """
 
     def __init__(self) -> None:
+        """Start with no code, no variables and an empty constant pool."""
         self.code: list[Instruction] = []
         self.vars = _Variables()
         self.constants: list[int] = []
@@ -498,6 +500,7 @@ class _RegisterCompiler(_Compiler):
     """Emit Dalvik-style register code: operands named, results written in place."""
 
     def __init__(self, variables: list[str]) -> None:
+        """Give the `variables` the first registers; temporaries follow them."""
         super().__init__()
         for name in variables:  # locals take the first registers
             self.vars.slot(name)

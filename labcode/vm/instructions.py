@@ -254,6 +254,7 @@ Instruction = (
 #: The records each machine accepts.
 STACK_RECORDS = (StackOp, Local, Push, Iinc, Branch)
 REGISTER_RECORDS = (Unary, LoadK, Binary, CompareBranch, Branch)
+_ALL_RECORDS = (StackOp, Local, Push, Iinc, Branch, Unary, LoadK, Binary, CompareBranch)
 
 
 @dataclass
@@ -292,17 +293,29 @@ class Program:
     def size_bytes(self) -> int:
         """Size of the code under the documented encoding (constant pool excluded)."""
         size = _stack_size if self.kind == "stack" else _register_size
+        entries: list[object] = list(self.code)  # hand-edited code may hold anything
+        for i, ins in enumerate(entries):
+            if not isinstance(ins, _ALL_RECORDS):
+                msg = (
+                    f"program.code[{i}] must be an instruction record; got {ins!r:.60}"
+                )
+                raise TypeError(msg)
         return sum(size(ins) for ins in self.code)
 
     def disassemble(self) -> str:
         """Return a listing, one instruction per line: offset, opcode, operands."""
         lines = []
-        for i, ins in enumerate(self.code):
+        entries: list[object] = list(self.code)  # hand-edited code may hold anything
+        for i, ins in enumerate(entries):
+            if not isinstance(ins, _ALL_RECORDS):
+                lines.append(f"{i:4d}  {'?':<10s} {ins!r:.60}")
+                continue
             text = ", ".join(_operand_texts(ins, self.variables))
-            lines.append(f"{i:4d}  {ins.op:<10s} {text}".rstrip())
+            lines.append(f"{i:4d}  {ins.op!s:<10s} {text}".rstrip())
         return "\n".join(lines)
 
     def __str__(self) -> str:
+        """Return the listing, as :meth:`disassemble`."""
         return self.disassemble()
 
 

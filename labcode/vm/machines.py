@@ -164,8 +164,8 @@ def _lower_register(
 def _too_large(at: int) -> IntegerLimitExceeded:
     """Return the error for a result beyond the machines' integer range."""
     msg = (
-        f"the instruction at {at} computed an integer of more than "
-        f"MAX_INT_BITS = {MAX_INT_BITS} bits (the machines' integer range)"
+        f"the program computed an integer of more than MAX_INT_BITS = "
+        f"{MAX_INT_BITS} bits (the machines' integer range) at instruction {at}"
     )
     return IntegerLimitExceeded(msg)
 
