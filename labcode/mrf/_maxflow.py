@@ -275,9 +275,9 @@ def _bk_maxflow(tr: Any, rcap: Any, off: Any, k: int, labels: Any) -> None:
     n = tr.shape[0]
     parent = np.full(n, _NONE, dtype=np.uint8)
     is_sink = np.zeros(n, dtype=np.uint8)
-    nxt = np.full(n, -1, dtype=np.int64)
+    nxt = np.full(n, -1, dtype=np.int32)
     ts = np.zeros(n, dtype=np.int64)
-    dist = np.zeros(n, dtype=np.int64)
+    dist = np.zeros(n, dtype=np.int32)
     queue = np.full(4, -1, dtype=np.int64)
     stack = np.empty(n, dtype=np.int64)  # orphans of one augmentation
     orphans = np.empty(n, dtype=np.int64)  # the FIFO queue of one adoption
@@ -362,22 +362,16 @@ def _bk_maxflow(tr: Any, rcap: Any, off: Any, k: int, labels: Any) -> None:
             while orphan_ends[0] < orphan_ends[1]:
                 o = orphans[orphan_ends[0]]
                 orphan_ends[0] += 1
-                _process_orphan(
-                    o,
-                    is_sink[o] == 1,
-                    time,
-                    rcap,
-                    parent,
-                    is_sink,
-                    ts,
-                    dist,
-                    nxt,
-                    off,
-                    k,
-                    queue,
-                    orphans,
-                    orphan_ends,
-                )
+                if is_sink[o] == 1:  # two inlined copies, one per tree
+                    _process_orphan(
+                        o, True, time, rcap, parent, is_sink, ts, dist, nxt, off,
+                        k, queue, orphans, orphan_ends,
+                    )  # fmt: skip
+                else:
+                    _process_orphan(
+                        o, False, time, rcap, parent, is_sink, ts, dist, nxt, off,
+                        k, queue, orphans, orphan_ends,
+                    )  # fmt: skip
     for i in range(n):  # 0: source tree, 1: sink tree, 2: free
         labels[i] = 2 if parent[i] == _NONE else is_sink[i]
 
