@@ -129,7 +129,8 @@ def grid_offsets(connectivity: int = 4) -> list[tuple[int, int]]:
 
     Parameters
     ----------
-    connectivity : {4, 8}, optional
+    connectivity : int, optional
+        4 or 8 neighbours per pixel.
 
     Returns
     -------
@@ -151,7 +152,7 @@ def grid_edges(shape: tuple[int, int], *, connectivity: int = 4) -> IntArray:
     ----------
     shape : tuple of int
         ``(H, W)``.
-    connectivity : {4, 8}, optional
+    connectivity : int, optional
         4: horizontal and vertical neighbours; 8: diagonal ones too.
 
     Returns
@@ -224,13 +225,15 @@ def grid_energy(
     ----------
     labels : (H, W) array_like of int
     unary : (H, W, L) array_like
-    smoothness : float or (H, W, C/2) array_like
+    smoothness : float or (H, W, K) array_like
         One weight :math:`w` for every edge, or one per edge in the layout of
-        :func:`grid_offsets` (entries for edges leaving the grid are unused).
+        :func:`grid_offsets`, ``K = connectivity // 2`` (entries for edges
+        leaving the grid are unused).
     pairwise : {'potts', 'truncated_linear'}, optional
     truncation : float, optional
         :math:`T > 0`, required for ``'truncated_linear'``.
-    connectivity : {4, 8}, optional
+    connectivity : int, optional
+        4 or 8 neighbours per pixel.
 
     Returns
     -------
@@ -289,12 +292,13 @@ def contrast_weights(
     sigma : float, optional
         The contrast scale; by default the root mean square of the neighbour
         differences (their typical size).
-    connectivity : {4, 8}, optional
+    connectivity : int, optional
+        4 or 8 neighbours per pixel.
 
     Returns
     -------
-    (H, W, C/2) ndarray
-        Zero for edges that leave the grid.
+    (H, W, K) ndarray
+        ``K = connectivity // 2``; zero for edges that leave the grid.
 
     Examples
     --------
@@ -373,12 +377,13 @@ def grid_graph_cut(
     ----------
     unary : (H, W, 2) array_like
         Cost of label 0 and of label 1 at each pixel; any real numbers.
-    smoothness : float or (H, W, C/2) array_like
+    smoothness : float or (H, W, K) array_like
         :math:`w \ge 0` for every edge, or one weight per edge in the layout
         of :func:`grid_offsets` (for example :func:`contrast_weights` times a
         constant).
-    connectivity : {4, 8}, optional
-        Neighbours of a pixel: 4 (horizontal and vertical) or 8 (diagonals too).
+    connectivity : int, optional
+        Neighbours of a pixel: 4 (horizontal and vertical) or 8 (diagonals
+        too); a weight array has ``K = connectivity // 2`` entries per pixel.
     method : {'bk', 'scipy'}, optional
         ``'bk'``: Boykov-Kolmogorov max-flow [7]_ on float64 capacities,
         compiled by numba (the first call in a fresh environment compiles it,
@@ -492,13 +497,14 @@ def alpha_expansion(
     ----------
     unary : (H, W, L) array_like
         ``unary[r, c, k]``: the cost of label ``k`` at pixel ``(r, c)``.
-    smoothness : float or (H, W, C/2) array_like
+    smoothness : float or (H, W, K) array_like
         :math:`w \ge 0` for every edge, or one weight per edge (layout of
-        :func:`grid_offsets`).
+        :func:`grid_offsets`, ``K = connectivity // 2``).
     pairwise : {'potts', 'truncated_linear'}, optional
     truncation : float, optional
         :math:`T > 0`, required for ``'truncated_linear'``.
-    connectivity : {4, 8}, optional
+    connectivity : int, optional
+        4 or 8 neighbours per pixel.
     labels : (H, W) array_like of int, optional
         The starting labelling; by default each pixel's cheapest label.
     max_cycles : int, optional
