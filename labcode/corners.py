@@ -660,18 +660,26 @@ def harris_response_naive(
         return -(x / s) / s * g(x)
 
     i_row, i_col = _naive_gradients(pixel, (h, w), grad, g=g, dg=dg, reach=reach)
-    products = (i_row * i_row, i_row * i_col, i_col * i_col)
-    tensor = [np.zeros((h, w)) for _ in products]
-    for r in range(h):
-        for c in range(w):
-            for a in range(max(r - h + 1, -reach), min(r, reach) + 1):
-                for b in range(max(c - w + 1, -reach), min(c, reach) + 1):
-                    weight = g(a) * g(b)
-                    for t, p in zip(tensor, products, strict=True):
-                        t[r, c] += weight * p[r - a, c - b]
-    a_rr, a_rc, a_cc = tensor
-    det = a_rr * a_cc - a_rc * a_rc
-    trace = a_rr + a_cc
-    if name == "harris":
-        return det - kk * trace * trace
-    return 2 * det / (trace + e)
+    with np.errstate(over="ignore", invalid="ignore"):
+        products = (i_row * i_row, i_row * i_col, i_col * i_col)
+        tensor = [np.zeros((h, w)) for _ in products]
+        for r in range(h):
+            for c in range(w):
+                for a in range(max(r - h + 1, -reach), min(r, reach) + 1):
+                    for b in range(max(c - w + 1, -reach), min(c, reach) + 1):
+                        weight = g(a) * g(b)
+                        for t, p in zip(tensor, products, strict=True):
+                            t[r, c] += weight * p[r - a, c - b]
+        a_rr, a_rc, a_cc = tensor
+        det = a_rr * a_cc - a_rc * a_rc
+        trace = a_rr + a_cc
+        response = (
+            det - kk * trace * trace if name == "harris" else 2 * det / (trace + e)
+        )
+    if not np.all(np.isfinite(response)):
+        msg = (
+            "image must have values small enough for the response to stay inside "
+            "float64; scale it down"
+        )
+        raise ValueError(msg)
+    return response

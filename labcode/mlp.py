@@ -51,6 +51,7 @@ from labcode._validation import (
     FloatArray,
     as_float_array,
     as_int_array,
+    as_numeric_array,
     check_choice,
     check_int,
     check_real,
@@ -538,7 +539,7 @@ class MLP:
         step = check_real(lr, "lr", low=0.0, low_inclusive=False)
         size = check_int(batch_size, "batch_size", minimum=1)
         generator = check_rng(rng)
-        raw = np.asarray(X)
+        raw = as_numeric_array(X, "X")
         dtype = (
             np.dtype(np.float32) if raw.dtype == np.float32 else np.dtype(np.float64)
         )

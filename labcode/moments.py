@@ -44,6 +44,7 @@ from scipy.special import logsumexp
 from labcode._validation import (
     FloatArray,
     as_float_array,
+    as_numeric_array,
     check_bool,
     check_callable,
     check_int,
@@ -461,11 +462,11 @@ def empirical_mgf(x: ArrayLike, t: ArrayLike) -> Any:
     sample = as_float_array(x, "x", ndim=1, layout="(n,)", dtype=np.float64)
     t_arr = as_float_array(t, "t", allow_empty=True, dtype=np.float64)
     flat = t_arr.reshape(-1, 1)
-    logm = logsumexp(flat * sample[np.newaxis, :], axis=1) - math.log(sample.size)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
+        logm = logsumexp(flat * sample[np.newaxis, :], axis=1) - math.log(sample.size)
         values = np.exp(logm).reshape(t_arr.shape)
     if not np.all(np.isfinite(values)):
-        worst = float(flat[np.argmax(logm), 0])
+        worst = float(flat[np.argmax(np.nan_to_num(logm, nan=np.inf)), 0])
         msg = (
             f"t must keep mean(exp(t * x)) inside the float64 range; at t = {worst:.6g} "
             f"it is exp({float(np.max(logm)):.6g})"
@@ -541,7 +542,8 @@ def mgf_moment(
     half = (order + accuracy - 1) // 2
     offsets = np.arange(-half, half + 1, dtype=np.float64)
     weights = _central_difference_weights(order, offsets)
-    returned = mgf(offsets * step)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        returned = mgf(offsets * step)  # non-finite values are refused below
     try:
         values = np.asarray(returned, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -597,11 +599,19 @@ def transform_pdf(
     >>> bool(np.isclose(f(2.0), stats.lognorm(1).pdf(2.0)))
     True
     """
-    for f, name in (
-        (pdf, "pdf"),
-        (inverse, "inverse"),
-        (inverse_derivative, "inverse_derivative"),
-    ):
+    return _transform_pdf(
+        pdf, inverse, inverse_derivative, ("pdf", "inverse", "inverse_derivative")
+    )
+
+
+def _transform_pdf(
+    pdf: Density,
+    inverse: Density,
+    inverse_derivative: Density,
+    names: tuple[str, str, str],
+) -> Density:
+    """Check and build :func:`transform_pdf`, naming the callables as given."""
+    for f, name in zip((pdf, inverse, inverse_derivative), names, strict=True):
         check_callable(f, name)
 
     def density(y: Any) -> Any:
@@ -646,7 +656,14 @@ def transform_pdf_piecewise(
     >>> bool(np.isclose(f(1.5), stats.chi2(1).pdf(1.5)))
     True
     """
-    pieces: list[object] = list(branches)
+    given: object = branches  # checked at run time: callers may pass anything
+    if isinstance(given, str | bytes) or not isinstance(given, Sequence):
+        msg = (
+            "branches must be a sequence of (inverse, inverse_derivative) pairs; "
+            f"got {type(given).__name__}"
+        )
+        raise TypeError(msg)
+    pieces: list[object] = list(given)
     if not pieces:
         msg = "branches must hold at least one (inverse, inverse_derivative) pair; got none"
         raise ValueError(msg)
@@ -656,7 +673,14 @@ def transform_pdf_piecewise(
             msg = f"branches[{i}] must be a pair (inverse, inverse_derivative); got {piece!r}"
             raise TypeError(msg)
         inverse, derivative = piece
-        densities.append(transform_pdf(pdf, inverse, derivative))
+        densities.append(
+            _transform_pdf(
+                pdf,
+                inverse,
+                derivative,
+                ("pdf", f"branches[{i}][0]", f"branches[{i}][1]"),
+            )
+        )
 
     def density(y: Any) -> Any:
         return sum(d(y) for d in densities)
@@ -710,6 +734,11 @@ def transform_cdf(cdf: Density, inverse: Density, *, increasing: bool) -> Densit
     return cdf_down
 
 
+def _is_object_ints(a: object) -> bool:
+    """Whether `a` is an object array (Python ints beyond 64 bits)."""
+    return isinstance(a, np.ndarray) and a.dtype.kind == "O"
+
+
 def _integer_sequence(a: ArrayLike, name: str) -> list[int] | None:
     """Return `a` as Python ints when every entry is an integer, else None.
 
@@ -723,7 +752,7 @@ def _integer_sequence(a: ArrayLike, name: str) -> list[int] | None:
         # Checked before numpy sees them: numpy would turn ints beyond 64 bits
         # into floats or objects depending on their neighbours.
         return [int(v) for v in a]
-    arr = np.asarray(a)
+    arr = as_numeric_array(a, name) if not _is_object_ints(a) else np.asarray(a)
     if arr.dtype.kind not in "iubO":
         return None
     if arr.ndim != 1 or arr.size == 0:

@@ -98,7 +98,7 @@ def add_intercept(x: ArrayLike) -> FloatArray:
 
 
 def _check_problem(
-    X: ArrayLike, y: ArrayLike, theta: ArrayLike | None
+    X: ArrayLike, y: ArrayLike, theta: ArrayLike | None, theta_name: str = "theta"
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Validate ``X``, ``y`` and ``theta`` together; return them in one dtype."""
     X_arr = as_float_array(X, "X")
@@ -134,9 +134,14 @@ def _check_problem(
     if theta is None:
         theta_arr = np.zeros(want, dtype=dtype)
     else:
-        theta_arr = as_float_array(theta, "theta", ndim=(1, 2), layout="(n,) or (n, k)")
+        theta_arr = as_float_array(
+            theta, theta_name, ndim=(1, 2), layout="(n,) or (n, k)"
+        )
         if theta_arr.shape != want:
-            msg = f"theta must have shape {want_txt}; got shape {format_shape(theta_arr.shape)}"
+            msg = (
+                f"{theta_name} must have shape {want_txt}; "
+                f"got shape {format_shape(theta_arr.shape)}"
+            )
             raise ValueError(msg)
         dtype = np.result_type(dtype, theta_arr.dtype)
     return (
@@ -407,7 +412,7 @@ def gradient_descent(
         why="labcode.regression.MAX_ITERATIONS; precondition instead",
     )
     tol_f = None if tol is None else check_real(tol, "tol", low=0.0)
-    X_arr, y_arr, theta = _check_problem(X, y, theta0)
+    X_arr, y_arr, theta = _check_problem(X, y, theta0, "theta0")
     m = X_arr.shape[0]
     XT = X_arr.T
 
