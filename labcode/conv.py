@@ -756,7 +756,7 @@ def correlate_method(
     .. math::
 
         T_\mathrm{direct} = t\,(4000 + 0.6\,P_o Q_o), \qquad
-        T_\mathrm{fft} = 60000 + 3 	imes 0.45\, n \log_2 n,
+        T_\mathrm{fft} = 60000 + 3 \times 0.45\, n \log_2 n,
 
     for a template of ``t`` elements, an output of ``P_o x Q_o`` and an FFT of
     ``n = P Q`` points (the shortest fast lengths without wrap-around). The direct

@@ -222,12 +222,12 @@ def test_flat_theta0_with_column_y_is_refused():
     X = np.ones((4, 2))
     with pytest.raises(
         ValueError,
-        match=r"theta must have shape \(2, 1\) to match y of shape \(4, 1\); got shape \(2,\)",
+        match=r"theta0 must have shape \(2, 1\) to match y of shape \(4, 1\); got shape \(2,\)",
     ):
         gradient_descent(X, np.ones((4, 1)), lr=0.1, iterations=1, theta0=np.zeros(2))
     with pytest.raises(
         ValueError,
-        match=r"theta must have shape \(2,\) to match y of shape \(4,\); got shape \(2, 1\)",
+        match=r"theta0 must have shape \(2,\) to match y of shape \(4,\); got shape \(2, 1\)",
     ):
         gradient_descent(X, np.ones(4), lr=0.1, iterations=1, theta0=np.zeros((2, 1)))
     with pytest.raises(ValueError, match=r"theta must have shape"):
