@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from scipy import special
 
 from labcode.gradcheck import numerical_gradient, relative_error
-from labcode.mlp import MLP, cross_entropy, glorot_uniform, softmax
+from labcode.mlp import MLP, cross_entropy, glorot_uniform, he_normal, softmax
 
 RNG = np.random.default_rng(2)
 X = RNG.standard_normal((6, 3))
@@ -28,6 +28,7 @@ ENTRIES = [
         glorot_uniform,
         {"fan_in": 3, "fan_out": 2, "rng": 0},
     ),
+    Entry("labcode.mlp.he_normal", he_normal, {"fan_in": 3, "fan_out": 2, "rng": 0}),
     Entry(
         "labcode.mlp.MLP",
         MLP,
@@ -90,14 +91,23 @@ def test_softmax_and_cross_entropy_equal_scipy(z, seed):
         assert got == np.inf  # documented: a true class with probability 0
 
 
-@pytest.mark.covers("labcode.mlp.glorot_uniform")
+@pytest.mark.covers("labcode.mlp.glorot_uniform", "labcode.mlp.he_normal")
 @SUITE
 @given(st.integers(1, 50), st.integers(1, 50), st.integers(0, 2**32 - 1))
-def test_glorot_bound_and_determinism(fan_in, fan_out, seed):
+def test_initialisations_bound_scale_and_determinism(fan_in, fan_out, seed):
     w = bounded(glorot_uniform, fan_in, fan_out, rng=seed)
     assert w.shape == (fan_in, fan_out)
     assert np.all(np.abs(w) <= np.sqrt(6.0 / (fan_in + fan_out)))
     np.testing.assert_array_equal(w, glorot_uniform(fan_in, fan_out, rng=seed))
+    h = bounded(he_normal, fan_in, fan_out, rng=seed)
+    assert h.shape == (fan_in, fan_out)
+    assert np.all(np.isfinite(h))
+    np.testing.assert_array_equal(h, he_normal(fan_in, fan_out, rng=seed))
+    # The same draws as numpy's normal of standard deviation sqrt(2 / fan_in).
+    want = np.random.default_rng(seed).normal(
+        0.0, np.sqrt(2.0 / fan_in), (fan_in, fan_out)
+    )
+    np.testing.assert_allclose(h, want, rtol=1e-15)
 
 
 nets = st.builds(

@@ -21,7 +21,8 @@ from labcode.vm import (
     run,
     trace,
 )
-from labcode.vm.instructions import Imm, Reg
+from labcode.vm.instructions import Imm, Reg, StackOp
+from labcode.vm.verifier import verify
 
 SOURCE = "s = 0\nwhile n > 0:\n    s += n * n\n    n -= 1\n"
 STACK = compile_stack(SOURCE)
@@ -56,6 +57,14 @@ ENTRIES = [
         extra_names=["inputs"],
     ),
 ]
+ENTRIES.append(
+    Entry(
+        "labcode.vm.verifier.verify",
+        verify,
+        {"program": STACK},
+        extra_names=["program"],
+    )
+)
 NAMES = [e.name for e in ENTRIES]
 
 
@@ -124,3 +133,15 @@ def test_operands_print_as_documented(value, names):
     assert text.startswith(f"r{index}")
     if index < len(names):
         assert text == f"r{index}({names[index]})"
+
+
+@pytest.mark.covers("labcode.vm.verifier.verify")
+@SUITE
+@given(st.sampled_from(["ADD", "SUB", "NEG", "MUL"]))
+def test_verify_passes_compiled_programs_and_refuses_underflow(op):
+    for program in (STACK, REGISTER):
+        assert bounded(verify, program) is None
+    broken = compile_stack("x = a + 1")
+    broken.code.insert(0, StackOp(op))
+    with pytest.raises(ValueError, match="program is malformed"):
+        bounded(verify, broken)
