@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(ROOT))
 
-NAMES = ["conv", "corners", "mlp", "mrf"]
+NAMES = ["conv", "corners", "mlp", "mrf", "web"]
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
 
 

@@ -432,6 +432,8 @@ def _finish(response: Response) -> Response:
         response.status_code = 204  # Flask's automatic answer, without its HTML type
         response.set_data(b"")
         del response.headers["Content-Type"]
+        allowed = response.headers.get("Allow", "").replace(" ", "").split(",")
+        response.headers["Allow"] = ", ".join(sorted(filter(None, allowed)))
     return response
 
 

@@ -16,8 +16,10 @@ it does not do out of the box, :class:`LabcodeWorker` adds:
 - **problem+json for the server layer**: the errors gunicorn answers before the
   application runs (400, 408, 414, 431, 505, ...) come as
   ``application/problem+json`` like every other error of the API;
-- one TLS context per worker (TLS 1.2 or newer, from :func:`server_context`),
-  built once instead of once per connection.
+- one TLS context per worker (TLS 1.2 or newer, from
+  :func:`~labcode.web.tls.server_context`), built once instead of once per
+  connection; after a certificate renewal, ``SIGHUP`` replaces the workers,
+  which read the new files, without dropping the listening socket.
 
 SIGTERM (or SIGINT) stops accepting, lets in-flight requests finish for up to
 `graceful_timeout` seconds, then exits with status 0. ``TCP_NODELAY`` is set on
@@ -498,10 +500,16 @@ def serve(
     int
         The exit status, 0 after a clean stop.
     """
-    context = server_context(config.certfile, config.keyfile)
+    server_context(config.certfile, config.keyfile)  # fail now on bad files
+    contexts: dict[int, ssl.SSLContext] = {}
 
     def ssl_context(conf: object, default: object) -> ssl.SSLContext:
-        return context
+        # One context per worker process, read when the worker starts: after a
+        # certificate renewal, SIGHUP starts new workers that read the new files.
+        pid = os.getpid()
+        if pid not in contexts:
+            contexts[pid] = server_context(config.certfile, config.keyfile)
+        return contexts[pid]
 
     def when_ready(server: Any) -> None:
         host, port = server.LISTENERS[0].sock.getsockname()[:2]
