@@ -16,6 +16,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -60,6 +61,20 @@ try:
         [u["name"] for u in listing["items"]],
     )
     assert listing["total"] == 3
+    # A write conditional on a stale ETag is refused, with a problem document.
+    stale = urllib.request.Request(
+        base + "users/1",
+        data=json.dumps({"name": "Ada", "email": "ada@example.org"}).encode(),
+        headers={**headers, "If-Match": '"stale"'},
+        method="PUT",
+    )
+    try:
+        urllib.request.urlopen(stale, context=context)
+        refused = None
+    except urllib.error.HTTPError as error:
+        refused = error.code
+        print(refused, error.headers["Content-Type"], json.loads(error.read())["title"])
+    assert refused == 412
 finally:
     server.send_signal(signal.SIGTERM)
     print("server exit status", server.wait(timeout=15))

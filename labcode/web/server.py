@@ -3,7 +3,7 @@
 Why gunicorn with ``gthread`` workers: it is the WSGI server a Flask user reaches
 for first, it terminates TLS itself, keeps connections alive, and its threaded
 worker parks idle keep-alive connections in a selector instead of a thread. What
-it does not do out of the box, :class:`LabcodeWorker` adds:
+it does not do out of the box, ``LabcodeWorker`` adds:
 
 - **a deadline per request**: the TLS handshake, the request line, the headers
   and the body must all arrive within `read_timeout` seconds of the first byte,
