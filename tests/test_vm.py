@@ -12,6 +12,7 @@ from labcode.vm import (
     MAX_REGISTERS,
     MAX_RUN_STEPS,
     MAX_SOURCE_CHARS,
+    MAX_TRACE_CHARS,
     MAX_TRACE_STEPS,
     CompileError,
     IntegerLimitExceeded,
@@ -773,3 +774,13 @@ def test_listing_and_size_of_an_edited_program():
     assert program.disassemble().splitlines()[1].split() == ["1", "?", "('PUSH',", "1)"]
     with pytest.raises(TypeError, match=r"program.code\[1\] must be an instruction"):
         _ = program.size_bytes
+
+
+def test_trace_output_is_bounded():
+    # 1200-digit values on every step: the records would take gigabytes.
+    program = compile_register("while 1:\n    x = x * 3\n    x = x // 3\n")
+    with pytest.raises(ValueError, match="max_steps = 100000 would record more than"):
+        trace(program, x=7**1400, max_steps=MAX_TRACE_STEPS)
+    records = trace(program, x=7**1400, max_steps=100)
+    assert len(records) == 100
+    assert sum(len(state) for _, state in records) < MAX_TRACE_CHARS

@@ -24,7 +24,8 @@ bound is an error that names it: the source length (:data:`MAX_SOURCE_CHARS`),
 the size of every integer (:data:`MAX_INT_BITS`: constants, inputs and every
 result, :class:`IntegerLimitExceeded`), the steps of :func:`run` and
 :func:`trace` (``max_steps``, at most :data:`MAX_RUN_STEPS` and
-:data:`MAX_TRACE_STEPS`), and the instructions and registers of a program
+:data:`MAX_TRACE_STEPS`), the text a trace records (:data:`MAX_TRACE_CHARS`),
+and the instructions and registers of a program
 (:data:`MAX_CODE_LENGTH`, :data:`MAX_REGISTERS`). Compilation uses no recursion,
 so the depth of nesting is bounded only by what Python's parser accepts (a
 :class:`CompileError` beyond it).
@@ -77,6 +78,7 @@ __all__ = [
     "MAX_REGISTERS",
     "MAX_RUN_STEPS",
     "MAX_SOURCE_CHARS",
+    "MAX_TRACE_CHARS",
     "MAX_TRACE_STEPS",
     "REGISTER_SIZES",
     "STACK_SIZES",
@@ -119,6 +121,8 @@ MAX_INT_BITS = _instructions.MAX_INT_BITS
 MAX_RUN_STEPS = _machines.MAX_RUN_STEPS
 #: The largest ``max_steps`` of :func:`trace` (each step keeps a record).
 MAX_TRACE_STEPS = _machines.MAX_TRACE_STEPS
+#: The most characters of machine state one :func:`trace` may record.
+MAX_TRACE_CHARS = _machines.MAX_TRACE_CHARS
 #: The most instructions a program may have (:func:`verify`); compiled programs
 #: stay far below it.
 MAX_CODE_LENGTH = _verifier.MAX_CODE_LENGTH

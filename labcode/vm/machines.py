@@ -37,6 +37,7 @@ from labcode.vm.verifier import verify
 
 __all__ = [
     "MAX_RUN_STEPS",
+    "MAX_TRACE_CHARS",
     "MAX_TRACE_STEPS",
     "IntegerLimitExceeded",
     "RunResult",
@@ -49,6 +50,9 @@ __all__ = [
 MAX_RUN_STEPS = 10**9
 #: The largest ``max_steps`` of :func:`trace` (each step keeps a record).
 MAX_TRACE_STEPS = 100_000
+#: The most characters of machine state a :func:`trace` may record (a register
+#: scanned counts as one): a trace of big values or of many registers is refused.
+MAX_TRACE_CHARS = 20_000_000
 _BOUND = 1 << MAX_INT_BITS  # every value v satisfies -_BOUND < v < _BOUND
 
 
@@ -416,7 +420,9 @@ def trace(
         From :func:`compile_stack` or :func:`compile_register`.
     max_steps : int, optional
         The largest number of steps to record, from 1 to :data:`MAX_TRACE_STEPS`;
-        the trace ends there without an error.
+        the trace ends there without an error. The records may hold at most
+        :data:`MAX_TRACE_CHARS` characters of state in all (a ValueError naming
+        `max_steps` beyond).
     **inputs : int
         Initial values of variables, as for :func:`run`.
 
@@ -455,17 +461,30 @@ def trace(
     ]
     records: list[tuple[str, str]] = []
     n_registers = checked.n_registers
+    budget = [MAX_TRACE_CHARS]  # characters of state still allowed
+
+    def record(at: int, state: str, work: int) -> None:
+        """Keep one record, charging its text and `work` to the budget."""
+        budget[0] -= len(state) + work
+        if budget[0] < 0:
+            msg = (
+                f"max_steps = {limit} would record more than MAX_TRACE_CHARS = "
+                f"{MAX_TRACE_CHARS} characters of machine state (big values or many "
+                f"registers); lower max_steps"
+            )
+            raise ValueError(msg)
+        records.append((listing[at], state))
 
     def observe_stack(at: int, stack: list[Any]) -> None:
         """Record the instruction and the operand stack after it."""
-        records.append((listing[at], f"stack {stack}"))
+        record(at, f"stack {stack}", 0)
 
     def observe_registers(at: int, regs: list[Any]) -> None:
         """Record the instruction and the registers that hold a value."""
         shown = ", ".join(
             f"r{i}={v}" for i, v in enumerate(regs[:n_registers]) if v is not _UNSET
         )
-        records.append((listing[at], f"registers {shown}"))
+        record(at, f"registers {shown}", n_registers)
 
     observe = observe_stack if checked.kind == "stack" else observe_registers
     with contextlib.suppress(StepLimitExceeded):  # the records so far are the trace
