@@ -133,6 +133,21 @@ def browser(session: nox.Session) -> None:
             "(Playwright drives it; `playwright install` cannot download browsers here)"
         )
     install(session, "docs", "test", "site")
+    # Lighthouse and axe-core, pinned by tests/site/package-lock.json.
+    site_tests = ROOT / "tests" / "site"
+    stamp = site_tests / "node_modules" / ".package-lock.json"
+    lock = site_tests / "package-lock.json"
+    if not stamp.exists() or stamp.stat().st_mtime < lock.stat().st_mtime:
+        if shutil.which("npm") is None:
+            session.error("npm is not installed: `sudo apt-get install -y nodejs npm`")
+        session.run(
+            "npm",
+            "ci",
+            "--no-audit",
+            "--no-fund",
+            f"--prefix={site_tests}",
+            external=True,
+        )
     session.env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     session.run("sphinx-build", *_sphinx_args())
     session.env["MPLBACKEND"] = "Agg"

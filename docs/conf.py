@@ -6,8 +6,10 @@ environment, which is where the Jupyter kernel that executes every page finds it
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import labcode
 
@@ -35,6 +37,9 @@ extensions = [
     "notfound.extension",
     "sphinx_codeautolink",
     "sphinxcontrib.bibtex",  # source-keyed execution cache, failed-build cleanup, examples
+    "sphinx_sitemap",  # sitemap.xml from html_baseurl
+    "sphinxext.opengraph",  # description and Open Graph tags per page
+    "labcode_site",  # robots.txt, lean head (no render-blocking script), figures
 ]
 
 exclude_patterns = [
@@ -86,7 +91,7 @@ nb_custom_formats = {".py": ["jupytext.reads", {"fmt": "py:percent"}]}
 nb_kernel_rgx_aliases = {".*": "python3"}
 
 # labcode_docs: pages execute again whenever these sources change.
-labcode_watched_sources = ["../labcode"]
+labcode_watched_sources = ["../labcode", "_ext/labcode_figures.py"]
 labcode_cache_root = "_build/.jupyter_cache"
 labcode_examples_dir = "../examples"
 labcode_examples_dest = "examples"
@@ -116,33 +121,75 @@ copybutton_remove_prompts = True
 copybutton_line_continuation_character = ""
 
 # -- HTML ----------------------------------------------------------------------
-html_theme = "sphinx_book_theme"
+# furo: one small stylesheet, inline SVG icons (no icon font, no framework JS), a
+# layout made for phones. docs/_templates/page.html puts the one search field in
+# the header at every width; docs/_static/labcode.css keeps wide content (long
+# signatures, tables, display maths, multi-panel figures) inside a phone's screen.
+html_theme = "furo"
 html_title = "labcode"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["labcode.css"]
+html_js_files: list[str] = []
+templates_path = ["_templates"]
+html_favicon = "_static/favicon.svg"
+html_logo = "_static/logo.svg"
 html_last_updated_fmt = ""
-# An explicit default colour mode: without it the theme's script logs
-# "Got invalid theme mode" on a first visit with empty storage.
-html_context = {"default_mode": "auto"}
+html_sidebars = {
+    "**": [
+        "sidebar/scroll-start.html",
+        "sidebar/navigation.html",
+        "sidebar/scroll-end.html",
+    ]
+}
 html_theme_options = {
-    "show_toc_level": 2,
-    "use_download_button": True,
-    "use_fullscreen_button": False,
-    "use_repository_button": False,
-    "home_page_in_toc": True,
+    "sidebar_hide_name": False,
+    "top_of_page_buttons": [],
+    "light_css_variables": {
+        "color-brand-primary": "#1d5a8c",
+        "color-brand-content": "#1d5a8c",
+    },
+    "dark_css_variables": {
+        "color-brand-primary": "#8cc4f2",
+        "color-brand-content": "#8cc4f2",
+    },
 }
 # The site must work from a local server and offline: no analytics, no CDN.
 html_copy_source = True
 html_show_sourcelink = True
+# Long signatures put one parameter per line (Sphinx >= 7.1), as API sites do.
+maximum_signature_line_length = 68
+
+# -- Where the site is hosted: canonical URLs, sitemap, Open Graph ---------------
+# GitHub Pages (.github/workflows/pages.yml) passes its address in LABCODE_SITE_URL;
+# Read the Docs passes READTHEDOCS_CANONICAL_URL. Local builds use the placeholder,
+# served under the same /labcode/ prefix by the browser checks.
+html_baseurl = (
+    os.environ.get("LABCODE_SITE_URL")
+    or os.environ.get("READTHEDOCS_CANONICAL_URL")
+    or "https://example.invalid/labcode/"
+).rstrip("/") + "/"
+SITE_PREFIX = urlsplit(html_baseurl).path  # "/labcode/" on Pages, "/en/latest/" on RTD
+sitemap_url_scheme = "{link}"
+sitemap_excludes = ["search.html", "genindex.html", "404.html", "py-modindex.html"]
+ogp_site_url = html_baseurl
+ogp_site_name = "labcode"
+ogp_type = "article"
+ogp_enable_meta_description = True
+ogp_description_length = 200
+ogp_social_cards = {"enable": False}
+ogp_image = "_static/social-card.png"
+ogp_image_alt = "labcode: executable lab notes"
 
 # -- 404 page (sphinx-notfound-page) --------------------------------------------
-# The site is served from the root of its host; the 404 page's links are absolute.
-notfound_urls_prefix = "/"
+# The 404 page is served at any depth, so its links are absolute: the site's prefix.
+notfound_urls_prefix = SITE_PREFIX
 notfound_context = {
     "title": "Page not found",
     "body": (
         "<h1>Page not found</h1><p>There is no page at this address. Try the "
-        '<a href="/index.html">home page</a>, the <a href="/search.html">search</a> '
-        'or the <a href="/api.html">API reference</a>.</p>'
+        f'<a href="{SITE_PREFIX}index.html">home page</a>, the '
+        f'<a href="{SITE_PREFIX}search.html">search</a> '
+        f'or the <a href="{SITE_PREFIX}api.html">API reference</a>.</p>'
     ),
 }
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import doctest
 import functools
+import gzip
 import http.server
+import io
 import os
 import re
 import subprocess
@@ -26,6 +28,10 @@ from urllib.parse import unquote, urlsplit
 
 # The copy button's configuration in docs/conf.py: prompts to strip, and only
 # lines that start with a prompt are copied.
+# GitHub Pages serves a project site under /<repository>/: the checks do the same,
+# so a link or asset that escapes the prefix (a root-absolute "/_static/...") fails.
+PREFIX = "/labcode"
+
 PROMPT = re.compile(r">>> |\.\.\. |\$ |In \[\d*\]: | {2,5}\.\.\.: ")
 
 
@@ -103,7 +109,12 @@ def broken_links(root: Path) -> list[str]:
             if not target_path:
                 target = page
             elif target_path.startswith("/"):  # root-relative (the 404 page's links)
-                target = root / target_path.lstrip("/")
+                if not target_path.startswith(PREFIX + "/"):
+                    problems.append(
+                        f"{page.relative_to(root)}: {where} {url!r}: outside {PREFIX}/"
+                    )
+                    continue
+                target = root / target_path.removeprefix(PREFIX + "/")
             else:
                 target = (page.parent / target_path).resolve()
             if target.is_dir():
@@ -211,15 +222,48 @@ def run_snippet(snippet: Snippet, timeout: float = 120) -> str | None:
 
 
 # ------------------------------------------------------------------ serving
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+_COMPRESSIBLE = (".html", ".css", ".js", ".json", ".svg", ".txt", ".xml", ".map")
+
+
+class _SiteHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files under PREFIX only, gzip-compressed like a real host."""
+
+    prefix = PREFIX
+
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+    def send_head(self):  # type: ignore[no-untyped-def]
+        path = urlsplit(self.path).path
+        if path != self.prefix and not path.startswith(self.prefix + "/"):
+            self.send_error(404, "outside the site's prefix")
+            return None
+        if path == self.prefix:
+            self.send_response(301)
+            self.send_header("Location", self.prefix + "/")
+            self.end_headers()
+            return None
+        local = Path(self.translate_path(path[len(self.prefix) :]))
+        if local.is_dir():
+            local = local / "index.html"
+        gzip_ok = "gzip" in self.headers.get("Accept-Encoding", "")
+        if not local.is_file() or not gzip_ok or local.suffix not in _COMPRESSIBLE:
+            self.path = path[len(self.prefix) :] or "/"
+            return super().send_head()
+        body = gzip.compress(local.read_bytes(), compresslevel=6, mtime=0)
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(str(local)))
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "max-age=600")
+        self.end_headers()
+        return io.BytesIO(body)
 
 
 @dataclass
 class LocalSite:
     root: Path
-    base: str
+    base: str  # http://127.0.0.1:PORT/labcode
     server: http.server.ThreadingHTTPServer
 
     def url(self, page: Path | str) -> str:
@@ -227,13 +271,25 @@ class LocalSite:
         return f"{self.base}/{relative}"
 
 
-def serve(root: Path) -> Iterator[LocalSite]:
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):  # type: ignore[no-untyped-def]
+        # A browser that closes a page mid-download is not an error of the site.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+def serve(root: Path, prefix: str = PREFIX) -> Iterator[LocalSite]:
+    """Serve `root` at http://127.0.0.1:PORT{prefix}/ with gzip, like a static host."""
+    handler = functools.partial(
+        type("Handler", (_SiteHandler,), {"prefix": prefix}), directory=str(root)
+    )
+    server = _Server(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield LocalSite(root, f"http://127.0.0.1:{server.server_port}", server)
+        yield LocalSite(root, f"http://127.0.0.1:{server.server_port}{prefix}", server)
     finally:
         server.shutdown()
         server.server_close()
@@ -293,6 +349,15 @@ def check_page(context, url: str, local_prefix: str) -> PageReport:
         with contextlib.suppress(Exception):  # missing output is reported below
             page.wait_for_selector("mjx-container", timeout=15000)
         report.typeset_math = page.locator("mjx-container").count()
+    # Lazy images load when scrolled to: load them all now, then check them.
+    page.evaluate(
+        "() => document.querySelectorAll('img[loading=lazy]')"
+        ".forEach(i => i.loading = 'eager')"
+    )
+    with contextlib.suppress(Exception):  # an image that never loads is reported below
+        page.wait_for_function(
+            "() => Array.from(document.images).every(i => i.complete)", timeout=15000
+        )
     report.broken_images = page.evaluate(
         "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
     )

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import random
+import struct
+import zlib
+
 import pytest
+import readers
 import sitecheck
 
 pytestmark = pytest.mark.site
@@ -30,6 +36,18 @@ def test_broken_link_and_anchor_are_reported(tmp_path):
     assert len(problems) == 2
     assert any("missing.html" in p and "no such file" in p for p in problems)
     assert any("#nope" in p and "no such anchor" in p for p in problems)
+
+
+def test_root_absolute_link_outside_the_prefix_is_reported(tmp_path):
+    write(
+        tmp_path,
+        "index.html",
+        '<a href="/labcode/index.html">ok</a><a href="/index.html">escapes</a>',
+    )
+    problems = sitecheck.broken_links(tmp_path)
+    assert len(problems) == 1
+    assert "'/index.html'" in problems[0]
+    assert "outside /labcode/" in problems[0]
 
 
 def test_broken_snippet_is_reported(tmp_path):
@@ -91,3 +109,266 @@ def test_missing_image_and_console_error_are_reported(tmp_path, browser):
     problems = report.problems()
     assert any("image not loaded" in p for p in problems)
     assert any("boom" in p for p in problems)
+
+
+# ------------------------------------------------------------------ hosting (issue 19)
+def page_with_head(root, name, head="", body="<p>x</p>"):
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f'<!doctype html><html lang="en"><head><title>t</title>{head}</head>'
+        f"<body>{body}</body></html>"
+    )
+    return path
+
+
+def test_render_blocking_script_is_reported(tmp_path):
+    page = page_with_head(
+        tmp_path,
+        "index.html",
+        '<script src="a.js"></script><script defer src="b.js"></script>'
+        '<script type="module" src="c.js"></script>',
+    )
+    assert readers.render_blocking_scripts(page) == ["a.js"]
+
+
+def test_icon_font_is_reported(tmp_path):
+    page = page_with_head(
+        tmp_path,
+        "index.html",
+        '<script defer src="_static/scripts/fontawesome.js"></script>',
+    )
+    assert readers.icon_font_scripts(page) == ["_static/scripts/fontawesome.js"]
+
+
+def test_mathjax_without_maths_or_not_deferred_is_reported(tmp_path):
+    needless = page_with_head(
+        tmp_path, "a.html", '<script defer src="_static/mathjax/tex-chtml.js"></script>'
+    )
+    blocking = page_with_head(
+        tmp_path,
+        "b.html",
+        '<script src="_static/mathjax/tex-chtml.js"></script>',
+        '<div class="math">x</div>',
+    )
+    missing = page_with_head(tmp_path, "c.html", "", '<span class="math">x</span>')
+    assert readers.mathjax_problems(needless) == ["loads MathJax but has no maths"]
+    assert "neither deferred nor async" in readers.mathjax_problems(blocking)[0]
+    assert "no MathJax" in readers.mathjax_problems(missing)[0]
+
+
+def test_search_index_outside_search_page_or_blocking_is_reported(tmp_path):
+    index = page_with_head(
+        tmp_path, "index.html", '<script src="searchindex.js"></script>'
+    )
+    search = page_with_head(
+        tmp_path, "search.html", '<script src="searchindex.js"></script>'
+    )
+    assert "outside the search page" in readers.search_index_problems(index)[0]
+    assert "not deferred" in readers.search_index_problems(search)[0]
+
+
+def test_missing_canonical_description_open_graph_favicon_are_reported(tmp_path):
+    base = "https://example.invalid/labcode/"
+    bare = page_with_head(tmp_path, "topics/a.html")
+    good = page_with_head(
+        tmp_path,
+        "topics/b.html",
+        f'<link rel="canonical" href="{base}topics/b.html">'
+        '<meta name="description" content="A page about something, described at length.">'
+        '<meta property="og:title" content="b"><meta property="og:type" content="article">'
+        f'<meta property="og:url" content="{base}topics/b.html">'
+        '<meta property="og:description" content="A page about something.">'
+        '<link rel="icon" href="../_static/favicon.svg">',
+    )
+    problems = readers.metadata_problems(bare, tmp_path, base)
+    assert len(problems) == 7, problems
+    assert readers.metadata_problems(good, tmp_path, base) == []
+    wrong = page_with_head(
+        tmp_path,
+        "c.html",
+        '<link rel="canonical" href="https://example.invalid/c.html">',
+    )
+    assert any(
+        "canonical" in p for p in readers.metadata_problems(wrong, tmp_path, base)
+    )
+
+
+def test_page_missing_from_sitemap_and_robots_without_sitemap_are_reported(tmp_path):
+    base = "https://example.invalid/labcode/"
+    a = page_with_head(tmp_path, "a.html")
+    b = page_with_head(tmp_path, "b.html")
+    assert readers.sitemap_problems(tmp_path, [a], base) == ["no sitemap.xml"]
+    (tmp_path / "sitemap.xml").write_text(
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<url><loc>{base}a.html</loc></url></urlset>"
+    )
+    (tmp_path / "robots.txt").write_text("User-agent: *\nAllow: /\n")
+    problems = readers.sitemap_problems(tmp_path, [a, b], base)
+    assert problems == [
+        "b.html not in sitemap.xml",
+        "robots.txt does not name the sitemap",
+    ]
+
+
+def test_asset_escaping_the_prefix_or_missing_is_reported(tmp_path):
+    page = page_with_head(
+        tmp_path,
+        "index.html",
+        '<link rel="stylesheet" href="/_static/site.css">'
+        '<link rel="stylesheet" href="_static/missing.css">',
+    )
+    for site in sitecheck.serve(tmp_path):
+        assert readers.fetch_status(site.url("index.html")) == 200
+        root_url = site.base.removesuffix(sitecheck.PREFIX) + "/index.html"
+        assert readers.fetch_status(root_url) == 404  # only the prefix is served
+        _count, problems = readers.crawl_problems(tmp_path, site.base, [page])
+    assert len(problems) == 2
+    assert any("escapes the prefix" in p for p in problems)
+    assert any("missing.css -> 404" in p for p in problems)
+
+
+def test_heavy_page_exceeds_the_byte_budget(tmp_path, browser):
+    noise = base64.b64encode(random.Random(0).randbytes(450_000))  # incompressible
+    (tmp_path / "heavy.js").write_bytes(b"var x='" + noise + b"';")
+    page_with_head(tmp_path, "index.html", '<script defer src="heavy.js"></script>')
+    for site in sitecheck.serve(tmp_path):
+        weight = readers.transferred_bytes(browser, site.url("index.html"))
+    assert weight > readers.BUDGET_BYTES
+
+
+def test_axe_reports_serious_violations(tmp_path, browser):
+    page_with_head(
+        tmp_path,
+        "index.html",
+        "",
+        '<main><button></button><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">'
+        '<p style="color:#777;background:#888">low contrast</p></main>',
+    )
+    for site in sitecheck.serve(tmp_path):
+        page = browser.new_page()
+        page.goto(site.url("index.html"))
+        result = readers.axe(page)
+        page.close()
+    ids = {v["id"] for v in result.violations}
+    assert {"button-name", "image-alt", "color-contrast"} <= ids
+    assert result.count("critical") + result.count("serious") >= 3
+
+
+def test_lighthouse_reports_scores_below_the_thresholds(tmp_path):
+    page_with_head(
+        tmp_path,
+        "index.html",
+        "",
+        '<main><p style="color:#999;background:#aaa">low contrast, no description</p></main>',
+    )
+    for site in sitecheck.serve(tmp_path):
+        result = readers.lighthouse(site.url("index.html"))
+    below = " ".join(result.below())
+    assert "accessibility" in below
+    assert "seo" in below
+
+
+# ------------------------------------------------------------------ phone (issue 20)
+def png(width, height, dpi=96.0):
+    """A blank PNG of the given size and resolution."""
+
+    def chunk(kind, body):
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    ppm = round(dpi / 0.0254)
+    rows = b"".join(b"\0" + b"\xff" * width for _ in range(height))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"pHYs", struct.pack(">IIB", ppm, ppm, 1))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_png_natural_size_reads_the_dpi(tmp_path):
+    (tmp_path / "a.png").write_bytes(png(200, 100, dpi=192))
+    assert readers.png_size(tmp_path / "a.png")[:2] == (200, 100)
+    assert round(readers.natural_css_width(tmp_path / "a.png")) == 100
+
+
+def test_wide_page_wide_figure_bad_alt_and_unlinked_figure_are_reported(
+    tmp_path, browser
+):
+    (tmp_path / "wide.png").write_bytes(png(1200, 300))
+    page_with_head(
+        tmp_path,
+        "index.html",
+        "",
+        '<article><div style="width:700px">too wide</div>'
+        '<img src="wide.png" alt="wide.png" style="max-width:100%">'
+        '<div style="overflow-x:auto"><div style="width:900px">scrolls in its box</div></div>'
+        "</article>",
+    )
+    for site in sitecheck.serve(tmp_path):
+        page = browser.new_page(viewport={"width": 360, "height": 700})
+        page.goto(site.url("index.html"))
+        over, culprits = readers.overflow(page)
+        found = readers.figures(page, tmp_path, site.base)
+        page.close()
+    assert over > 300
+    assert any("div" in c and "700" not in c for c in culprits)
+    assert len(culprits) == 1  # the scroll box's content is not a culprit
+    [figure] = found
+    assert figure.ratio < 0.5
+    assert readers.alt_problem(figure) is not None
+    assert not readers.opens_full_size(figure)
+    good = readers.Figure(
+        "x.png",
+        300,
+        400,
+        "Figure with one panel: line plot of the loss",
+        "http://h/x.png",
+    )
+    assert readers.alt_problem(good) is None
+    assert readers.opens_full_size(good)
+
+
+def test_figure_on_a_dark_background_in_dark_mode_is_reported(tmp_path, browser):
+    (tmp_path / "f.png").write_bytes(png(100, 50))
+    page_with_head(
+        tmp_path,
+        "index.html",
+        "<style>@media (prefers-color-scheme: dark) {body {background:#111}}</style>",
+        '<article><img src="f.png" alt="a figure of something"></article>',
+    )
+    for site in sitecheck.serve(tmp_path):
+        page = browser.new_page(color_scheme="dark")
+        page.goto(site.url("index.html"))
+        [item] = page.evaluate(readers.FIGURE_BACKGROUND_JS)
+        page.close()
+    assert not readers.is_light(item["background"])
+    assert readers.is_light("rgb(255, 255, 255)")
+
+
+def test_two_search_fields_or_one_outside_the_header_are_reported(tmp_path, browser):
+    page_with_head(
+        tmp_path,
+        "two.html",
+        "",
+        '<header><form role="search"><input type="search" name="q"></form></header>'
+        '<aside><input name="q" aria-label="Search"></aside>',
+    )
+    page_with_head(
+        tmp_path, "aside.html", "", '<aside><input type="search" name="q"></aside>'
+    )
+    page_with_head(
+        tmp_path, "one.html", "", '<header><input type="search" name="q"></header>'
+    )
+    entries = {}
+    for site in sitecheck.serve(tmp_path):
+        page = browser.new_page()
+        for name in ("two", "aside", "one"):
+            page.goto(site.url(f"{name}.html"))
+            entries[name] = readers.search_entry_points(page)
+        page.close()
+    assert "2 visible" in readers.search_problem(entries["two"])
+    assert "not in the header" in readers.search_problem(entries["aside"])
+    assert readers.search_problem(entries["one"]) is None
