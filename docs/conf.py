@@ -39,7 +39,7 @@ extensions = [
     "sphinxcontrib.bibtex",  # source-keyed execution cache, failed-build cleanup, examples
     "sphinx_sitemap",  # sitemap.xml from html_baseurl
     "sphinxext.opengraph",  # description and Open Graph tags per page
-    "labcode_site",  # robots.txt, lean head (no render-blocking script), figures
+    "labcode_site",  # figures as <picture>, accessible markup, robots.txt
 ]
 
 exclude_patterns = [
@@ -129,7 +129,6 @@ html_theme = "furo"
 html_title = "labcode"
 html_static_path = ["_static"]
 html_css_files = ["labcode.css"]
-html_js_files: list[str] = []
 templates_path = ["_templates"]
 html_favicon = "_static/favicon.svg"
 html_logo = "_static/logo.svg"
