@@ -4,16 +4,28 @@ Valid programs must compute what Python computes on both machines, and ``trace``
 must agree with ``run``; hostile arguments must give ValueError/TypeError naming
 a parameter, or one of the documented signals (CompileError for a bad source,
 StepLimitExceeded, ZeroDivisionError as Python, NameError for a missing input).
+A program edited by hand runs cleanly or is refused naming ``program`` (the
+verifier); integers stay within MAX_INT_BITS (IntegerLimitExceeded, a ValueError
+naming ``program``), so no program fills the memory within its step limit.
 """
 
 import pytest
-from contract_helpers import SUITE, Entry, bounded, check_hostile, hostile_values
+from contract_helpers import (
+    SUITE,
+    Entry,
+    bounded,
+    check_hostile,
+    hostile_values,
+    names_a_parameter,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
 from labcode.vm import (
     BENCHMARKS,
+    MAX_INT_BITS,
     CompileError,
+    IntegerLimitExceeded,
     Program,
     StepLimitExceeded,
     compile_register,
@@ -21,7 +33,7 @@ from labcode.vm import (
     run,
     trace,
 )
-from labcode.vm.instructions import Imm, Reg, StackOp
+from labcode.vm.instructions import Branch, Iinc, Imm, Local, Push, Reg, StackOp
 from labcode.vm.verifier import verify
 
 SOURCE = "s = 0\nwhile n > 0:\n    s += n * n\n    n -= 1\n"
@@ -145,3 +157,64 @@ def test_verify_passes_compiled_programs_and_refuses_underflow(op):
     broken.code.insert(0, StackOp(op))
     with pytest.raises(ValueError, match="program is malformed"):
         bounded(verify, broken)
+
+
+@pytest.mark.covers("labcode.vm.run", "labcode.vm.trace")
+@SUITE
+@given(st.integers(-5, 40), st.sampled_from([STACK, REGISTER]))
+def test_trace_runs_the_same_steps_as_run(n, program):
+    result = bounded(run, program, n=n)
+    records = bounded(trace, program, max_steps=10_000, n=n)
+    assert len(records) == result.steps
+    last = records[-1][1]
+    assert last == "stack []" or last.startswith("registers ")
+    if program is REGISTER:  # the registers of s and n hold the final values
+        shown = last.removeprefix("registers ").split(", ")
+        assert f"r0={result.variables['s']}" in shown
+
+
+EDITS = st.one_of(
+    st.builds(StackOp, st.sampled_from(["ADD", "MUL", "DIV", "NEG", "CMP_LT", "POW"])),
+    st.builds(Local, st.sampled_from(["LOAD", "STORE"]), st.integers(-1, 3)),
+    st.builds(
+        Push, st.just("PUSH"), st.one_of(st.integers(), st.floats(), st.booleans())
+    ),
+    st.builds(Iinc, st.just("IINC"), st.integers(-1, 3), st.integers(-(2**80), 2**80)),
+    st.builds(
+        Branch, st.sampled_from(["JUMP", "IF_FALSE", "IF_LT"]), st.integers(-1, 12)
+    ),
+    st.sampled_from([None, ("LOAD", 0), Reg(0), "ADD"]),
+)
+
+
+@pytest.mark.covers("labcode.vm.verifier.verify", "labcode.vm.run")
+@SUITE
+@given(at=st.integers(0, 11), record=EDITS, n=st.integers(-3, 30))
+def test_edited_programs_run_cleanly_or_are_refused(at, record, n):
+    program = compile_stack(SOURCE)
+    program.code[min(at, len(program.code) - 1)] = record
+    message = ""
+    try:
+        result = bounded(run, program, max_steps=2000, n=n)
+    except (StepLimitExceeded, ZeroDivisionError):
+        return
+    except (ValueError, TypeError) as exc:
+        message = str(exc)
+    else:
+        assert all(isinstance(v, int) for v in result.variables.values())
+        return
+    assert names_a_parameter(message, ["program"]), message
+
+
+@pytest.mark.covers("labcode.vm.run", "labcode.vm.trace")
+@SUITE
+@given(
+    x=st.integers(2, 2**64), compile_=st.sampled_from([compile_stack, compile_register])
+)
+def test_squaring_forever_stops_at_max_int_bits(x, compile_):
+    program = compile_("while 1:\n    x = x * x\n")
+    for function in (run, trace):
+        with pytest.raises(IntegerLimitExceeded) as caught:
+            bounded(function, program, x=x)
+        assert f"MAX_INT_BITS = {MAX_INT_BITS}" in str(caught.value)
+        assert names_a_parameter(str(caught.value), ["program"])
