@@ -906,3 +906,18 @@ def test_unknown_query_parameters_are_refused(client):
     )
     problem(client.get("/v1/users/1?expand=team", headers=READ), 400)
     assert client.get("/v1/users?limit=5&offset=0", headers=READ).status_code == 200
+
+
+# ------------------------------------------------------------------ what held before
+@pytest.mark.parametrize(
+    "name",
+    ["Robert'); DROP TABLE users;--", "x' OR '1'='1", '"; DELETE FROM users; --'],
+)
+def test_sql_injection_is_stored_as_text(client, name):
+    create(client)
+    r = create(client, name, "bobby@example.org")
+    assert r.status_code == 201
+    assert r.get_json()["name"] == name
+    assert client.get("/v1/users", headers=READ).get_json()["total"] == 2
+    problem(client.get("/v1/users/1 OR 1=1", headers=READ), 404)
+    problem(client.get("/v1/users?limit=1;DROP TABLE users", headers=READ), 400)

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -401,3 +402,78 @@ def test_startup_errors_are_one_line(tmp_path, args, message):
     assert done.returncode == 2
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# ------------------------------------------------------------------ durability
+def test_kill_9_during_writes_loses_no_acknowledged_user(tmp_path):
+    """Every 201 the clients saw is in the database after SIGKILL, which is intact."""
+    env = {**os.environ, "LABCODE_API_KEYS": KEYS}
+    db = tmp_path / "users.db"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "labcode.web",
+            "--port",
+            "0",
+            "--self-signed",
+            str(tmp_path / "tls"),
+            "--db",
+            str(db),
+            "--threads",
+            "8",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        start_new_session=True,  # the master and its worker in one process group
+    )
+    port = int(process.stdout.readline().strip().rsplit(":", 1)[1].split("/")[0])
+    context = ssl.create_default_context(cafile=str(tmp_path / "tls" / "ca.pem"))
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+    stop_writing = threading.Event()
+
+    def writer(w):
+        for i in range(400):  # bounded; stopped by the kill long before
+            if stop_writing.is_set():
+                return
+            email = f"w{w}-{i}@example.org"
+            body = json.dumps({"name": "K", "email": email}).encode()
+            try:
+                status, _, _ = exchange(
+                    port,
+                    context,
+                    b"POST /v1/users HTTP/1.1\r\nHost: localhost\r\n"
+                    b"Authorization: Bearer writer-key\r\nContent-Type: application/json\r\n"
+                    b"Connection: close\r\nContent-Length: %d\r\n\r\n%s"
+                    % (len(body), body),
+                )
+            except (OSError, ValueError, IndexError):
+                return  # the server is gone
+            if status == 201:
+                with lock:
+                    acknowledged.append(email)
+
+    writers = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+    for thread in writers:
+        thread.start()
+    for _ in range(200):  # wait (bounded) until some writes were acknowledged
+        if len(acknowledged) >= 20:
+            break
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    stop_writing.set()
+    for thread in writers:
+        thread.join(timeout=30)
+    process.wait(timeout=30)
+    process.stdout.close()
+    assert len(acknowledged) >= 20
+    check = sqlite3.connect(db)
+    try:
+        assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        stored = {row[0] for row in check.execute("SELECT email FROM users")}
+    finally:
+        check.close()
+    assert set(acknowledged) <= stored
