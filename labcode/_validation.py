@@ -290,7 +290,7 @@ def as_int_array(
                 "with non-integer values"
             )
             raise TypeError(msg)
-        if arr.size and np.max(np.abs(arr)) > np.iinfo(np.intp).max:
+        if arr.size and float(np.max(np.abs(arr.astype(np.float64)))) > 2.0**62:
             msg = f"{name} must hold integers that fit in {np.dtype(np.intp)}"
             raise ValueError(msg)
     if arr.dtype.kind == "u" and arr.size and int(arr.max()) > np.iinfo(np.intp).max:

@@ -35,8 +35,10 @@ References
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy.fft
@@ -143,11 +145,51 @@ def _check_dout(dout: ArrayLike, shape: tuple[int, ...]) -> FloatArray:
     return d
 
 
+_Layer = TypeVar("_Layer", bound=Callable[..., Any])
+
+
+def _overflow_checked(fn: _Layer) -> _Layer:
+    """Run a layer function; refuse an overflow that finite inputs produced.
+
+    NaN and infinity in the inputs propagate (documented, and not checked, to
+    keep the layer fast); but finite inputs whose products exceed the float range
+    raise ValueError naming them instead of returning infinities with numpy's
+    warning. The check costs one pass over the result, and a pass over the
+    inputs only when the result is not finite.
+    """
+
+    @functools.wraps(fn)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        with np.errstate(over="ignore", invalid="ignore"):
+            result = fn(*args, **kwargs)
+        outputs = result if isinstance(result, tuple) else (result,)
+        if all(np.all(np.isfinite(o)) for o in outputs):
+            return result
+        arrays = [
+            a
+            for a in (*args, *kwargs.values())
+            if a is not None and not isinstance(a, int)
+        ]
+        if all(np.all(np.isfinite(np.asarray(a, dtype=np.float64))) for a in arrays):
+            names = ", ".join(
+                p for p in ("dout", "x", "w", "b") if p in fn.__code__.co_varnames
+            )
+            msg = (
+                f"{names} must be small enough for the layer's sums to stay inside "
+                f"the float range; the result overflows: scale them down"
+            )
+            raise ValueError(msg)
+        return result
+
+    return checked  # type: ignore[return-value]
+
+
 # --------------------------------------------------------------------------
 # Naive loops: the readable reference
 # --------------------------------------------------------------------------
 
 
+@_overflow_checked
 def conv_forward_naive(
     x: ArrayLike,
     w: ArrayLike,
@@ -204,6 +246,7 @@ def conv_forward_naive(
     return out
 
 
+@_overflow_checked
 def conv_backward_naive(
     dout: ArrayLike,
     x: ArrayLike,
@@ -425,6 +468,7 @@ def _filter_matrix(w: FloatArray, b: FloatArray | None = None) -> FloatArray:
     return wmat
 
 
+@_overflow_checked
 def conv_forward(
     x: ArrayLike,
     w: ArrayLike,
@@ -521,6 +565,7 @@ def conv_forward(
     return out
 
 
+@_overflow_checked
 def conv_backward(
     dout: ArrayLike,
     x: ArrayLike,

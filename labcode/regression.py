@@ -265,11 +265,15 @@ def mse_gradient_naive(X: ArrayLike, y: ArrayLike, theta: ArrayLike) -> FloatArr
     theta2 = theta_arr.reshape(n, -1)
     y2 = y_arr.reshape(m, -1)
     grad = np.zeros_like(theta2)
-    for i in range(m):
-        for j in range(theta2.shape[1]):
-            residual = sum(X_arr[i, a] * theta2[a, j] for a in range(n)) - y2[i, j]
-            for a in range(n):
-                grad[a, j] += residual * X_arr[i, a] / m
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i in range(m):
+            for j in range(theta2.shape[1]):
+                residual = sum(X_arr[i, a] * theta2[a, j] for a in range(n)) - y2[i, j]
+                for a in range(n):
+                    grad[a, j] += residual * X_arr[i, a] / m
+    if not np.all(np.isfinite(grad)):
+        msg = "X, y and theta must give a finite gradient; it overflows float64"
+        raise ValueError(msg)
     return grad.reshape(theta_arr.shape)
 
 

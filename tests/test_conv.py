@@ -563,3 +563,27 @@ def test_match_template_dtype_and_errors():
         match_template(image, np.ones((13, 3)))
     with pytest.raises(ValueError, match=r"scores must be 2-D"):
         best_match([1.0, 2.0])
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [conv_forward, conv_forward_naive],
+)
+def test_layer_overflow_from_finite_inputs_raises(layer):
+    x = np.full((1, 1, 3, 3), 1e200)
+    w = np.full((1, 1, 2, 2), 1e200)
+    with pytest.raises(ValueError, match="x, w, b must be small enough"):
+        layer(x, w)
+    # NaN in the input propagates, as documented, without a warning.
+    x[0, 0, 0, 0] = np.nan
+    out = layer(x / 1e200, w / 1e200)
+    assert np.isnan(out[0, 0, 0, 0])
+    assert np.isfinite(out[0, 0, 1, 1])
+
+
+@pytest.mark.parametrize("layer", [conv_backward, conv_backward_naive])
+def test_backward_overflow_from_finite_inputs_raises(layer):
+    x = np.ones((1, 1, 3, 3))
+    w = np.full((1, 1, 2, 2), 1e200)
+    with pytest.raises(ValueError, match="dout, x, w must be small enough"):
+        layer(np.full((1, 1, 2, 2), 1e200), x, w)

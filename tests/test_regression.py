@@ -319,3 +319,9 @@ def test_huge_lr_raises_naming_lr():
     X = np.array([[1.0, 2.0], [3.0, 4.0]])
     with pytest.raises(ValueError, match=r"lr=1e\+308 makes gradient descent diverge"):
         gradient_descent(X, [1.0, 2.0], lr=1e308, iterations=10)
+
+
+def test_naive_gradient_overflow_raises():
+    X = np.array([[1e300, 0.0], [0.0, 1.0]])
+    with pytest.raises(ValueError, match="must give a finite gradient"):
+        mse_gradient_naive(X, [0.0, 0.0], [1e10, 0.0])

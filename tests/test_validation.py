@@ -274,3 +274,8 @@ def test_as_int_array():
         as_int_array(np.array([2**64 - 1], dtype=np.uint64), "y")
     with pytest.raises(TypeError, match="y must be a numeric array"):
         as_int_array(["a"], "y")
+
+
+def test_as_int_array_float16_labels_without_warning():
+    out = as_int_array(np.array([0.0, 2.0], dtype=np.float16), "y")
+    assert out.tolist() == [0, 2]

@@ -313,6 +313,7 @@ KNOWN_DEFECTS = [
     ("grid_edges", "shape", None, "TypeError 'NoneType' object is not subscriptable"),
     ("grid_edges", "shape", "", "IndexError for shape=''"),
     ("grid_edges", "shape", {}, "KeyError for shape={}"),
+    ("grid_edges", "shape", (3,), "IndexError for shape=(3,) (named in issue 17)"),
     ("grid_energy", "labels", RAGGED, "numpy's message for ragged labels"),
     ("grid_energy", "smoothness", RAGGED, "numpy's message for ragged smoothness"),
     ("alpha_expansion", "labels", RAGGED, "numpy's message for ragged labels"),
