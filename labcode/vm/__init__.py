@@ -35,8 +35,9 @@ names:
 
 - :mod:`labcode.vm.instructions`: the typed instruction records of both
   machines, :class:`Program` (listing and size) and the encodings;
-- ``labcode.vm.compilers``: the front end and both compilers, which compile
-  without recursion (a sum of 600 terms is fine);
+- ``labcode.vm.compilers``: both compilers, on the tree that the internal front
+  end (``_frontend.py``: parse, check the subset, find the inputs) prepares;
+  neither recurses on the Python stack (a sum of 600 terms is fine);
 - ``labcode.vm.verifier``: :func:`verify`, which checks a program before it
   runs, as the JVM's verifier does;
 - ``labcode.vm.machines``: one interpreter loop per machine, shared by

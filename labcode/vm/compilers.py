@@ -1,29 +1,34 @@
-"""The front end and the two compilers of the tiny language.
+"""The two compilers of the tiny language, one per machine.
 
-The source is parsed with :mod:`ast`, every node is checked against the subset
-(anything else is a :class:`~labcode.vm.CompileError` naming the construct and
-its line), and the same tree is compiled for the stack machine
-(:func:`~labcode.vm.compile_stack`) and for the register machine
-(:func:`~labcode.vm.compile_register`).
-
-Compilation does not recurse on the Python stack: each compiler method is a
-generator that yields the sub-tasks it needs (``value = yield self.expr(node)``),
-and ``_run_task`` drives them with an explicit stack, so a sum of thousands of
-terms compiles as easily as a short one. The limits that remain are
-:data:`~labcode.vm.MAX_SOURCE_CHARS`, :data:`~labcode.vm.MAX_INT_BITS` and the
-nesting that Python's own parser accepts.
+Both take the tree that the front end (``_frontend.py``) parsed and checked, and
+share the layout of statements (``_Compiler``): :func:`~labcode.vm.compile_stack`
+emits JVM-style stack code, :func:`~labcode.vm.compile_register` Dalvik-style
+register code. Compilation does not recurse on the Python stack: each compiler
+method is a generator that yields the sub-tasks it needs
+(``value = yield self.expr(node)``) and ``run_task`` drives them with an explicit
+stack, so a sum of hundreds of terms compiles as easily as a short one.
 """
 
 from __future__ import annotations
 
 import ast
-import warnings
-from collections.abc import Generator
-from typing import Any, TypeVar
 
+from labcode.vm._frontend import (
+    ARITH,
+    COMPARE,
+    MAX_SOURCE_CHARS,
+    CompileError,
+    Task,
+    constant_value,
+    describe,
+    inputs_of,
+    parse,
+    reject,
+    run_task,
+    target_name,
+)
 from labcode.vm.instructions import (
     COMPARISONS,
-    MAX_INT_BITS,
     Binary,
     Branch,
     CompareBranch,
@@ -42,222 +47,10 @@ from labcode.vm.instructions import (
 
 __all__ = ["MAX_SOURCE_CHARS", "CompileError", "compile_register", "compile_stack"]
 
-#: The longest source accepted, in characters (a bound on the work of compiling).
-MAX_SOURCE_CHARS = 100_000
-
-_T = TypeVar("_T")
-#: A compilation step: a generator that yields sub-steps and returns its result.
-_Task = Generator[Any, Any, _T]
-
-
-class CompileError(ValueError):
-    """The source uses something outside the language; the message says what."""
-
-
-_ARITH: dict[type[ast.operator], str] = {
-    ast.Add: "add",
-    ast.Sub: "sub",
-    ast.Mult: "mul",
-    ast.FloorDiv: "div",
-    ast.Mod: "mod",
-}
-_COMPARE: dict[type[ast.cmpop], str] = {
-    ast.Lt: "lt",
-    ast.LtE: "le",
-    ast.Gt: "gt",
-    ast.GtE: "ge",
-    ast.Eq: "eq",
-    ast.NotEq: "ne",
-}
 _NEGATED = {name: negated for name, (negated, _) in COMPARISONS.items()}
 _SWAPPED = {name: swapped for name, (_, swapped) in COMPARISONS.items()}
 _COMMUTATIVE = {"add", "mul"}
 _UNPATCHED = -1  # the target of a branch until `patch` sets it
-
-
-def _run_task(task: _Task[_T]) -> _T:
-    """Run a generator-based recursion with an explicit stack instead of Python's."""
-    stack: list[_Task[Any]] = [task]
-    value: Any = None
-    while True:
-        try:
-            child = stack[-1].send(value)
-        except StopIteration as done:
-            stack.pop()
-            if not stack:
-                result: _T = done.value
-                return result
-            value = done.value
-        else:
-            stack.append(child)
-            value = None
-
-
-# --------------------------------------------------------------------------
-# Front end: parse and check the subset
-# --------------------------------------------------------------------------
-
-
-def _reject(node: ast.AST, what: str) -> CompileError:
-    """Return the error for an unsupported construct at `node`'s line."""
-    line = getattr(node, "lineno", "?")
-    return CompileError(f"line {line}: {what} is not supported by the tiny language")
-
-
-def _parse(source: object) -> list[ast.stmt]:
-    """Check `source`, parse it and check every node against the subset."""
-    if not isinstance(source, str):
-        msg = f"source must be a str of Python-syntax code; got {type(source).__name__}"
-        raise TypeError(msg)
-    if len(source) > MAX_SOURCE_CHARS:
-        msg = (
-            f"source must be at most MAX_SOURCE_CHARS = {MAX_SOURCE_CHARS} characters; "
-            f"got {len(source)}"
-        )
-        raise ValueError(msg)
-    try:
-        with warnings.catch_warnings():
-            # Python's parser warns about code such as "1if a": in the tiny
-            # language that is an error, whatever the warning filters say.
-            warnings.simplefilter("error")
-            tree = ast.parse(source)
-    except SyntaxError as exc:
-        where = f"line {exc.lineno}: " if exc.lineno is not None else "source: "
-        msg = f"{where}not valid Python syntax: {exc.msg}"
-        raise CompileError(msg) from exc
-    except (ValueError, Warning) as exc:  # a null character in some Pythons
-        msg = f"source is not valid Python syntax: {exc}"
-        raise CompileError(msg) from exc
-    except (RecursionError, MemoryError) as exc:
-        msg = (
-            "source nests expressions or statements deeper than Python's parser allows"
-        )
-        raise CompileError(msg) from exc
-    _check_tree(tree)
-    return tree.body
-
-
-def _check_tree(tree: ast.AST) -> None:
-    """Check every node in source order; operators take the enclosing line."""
-    pending: list[tuple[ast.AST, int]] = [(tree, 1)]
-    while pending:
-        node, line = pending.pop()
-        line = getattr(node, "lineno", line)
-        try:
-            _check_node(node)
-        except CompileError as exc:
-            if "line ?" in str(exc):
-                raise CompileError(
-                    str(exc).replace("line ?", f"line {line}", 1)
-                ) from None
-            raise
-        children = list(ast.iter_child_nodes(node))
-        pending.extend((child, line) for child in reversed(children))
-
-
-_ALLOWED = (
-    ast.Module,
-    ast.Assign,
-    ast.AugAssign,
-    ast.If,
-    ast.While,
-    ast.Expr,
-    ast.Name,
-    ast.Constant,
-    ast.BinOp,
-    ast.UnaryOp,
-    ast.Compare,
-    ast.Load,
-    ast.Store,
-    ast.Pass,
-    ast.USub,
-    ast.UAdd,
-    *_ARITH,
-    *_COMPARE,
-)
-
-
-def _check_node(node: ast.AST) -> None:
-    """Raise CompileError if `node` itself is outside the subset."""
-    if not isinstance(node, _ALLOWED):
-        raise _reject(node, _describe(node))
-    if isinstance(node, ast.Constant):
-        value = node.value
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise _reject(node, f"the constant {value!r} (only integers)")
-        if value.bit_length() > MAX_INT_BITS:
-            raise _reject(
-                node,
-                f"a constant of {value.bit_length()} bits "
-                f"(at most MAX_INT_BITS = {MAX_INT_BITS})",
-            )
-    if isinstance(node, ast.Assign) and (
-        len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name)
-    ):
-        raise _reject(node, "assignment to anything but one variable name")
-    if isinstance(node, ast.AugAssign) and not isinstance(node.target, ast.Name):
-        raise _reject(node, "augmented assignment to anything but a variable name")
-    if isinstance(node, ast.Compare) and len(node.ops) != 1:
-        raise _reject(node, "a chained comparison (a < b < c)")
-    if isinstance(node, ast.While) and node.orelse:
-        raise _reject(node, "while ... else")
-    if isinstance(node, ast.Expr) and not isinstance(
-        node.value, ast.Constant | ast.Name
-    ):
-        raise _reject(node, "an expression statement")
-
-
-_DESCRIPTIONS: dict[type[ast.AST], str] = {
-    ast.BoolOp: "'and'/'or'",
-    ast.Call: "a function call",
-    ast.For: "a for loop",
-    ast.FunctionDef: "a function definition",
-    ast.Div: "true division '/' (use '//')",
-    ast.Pow: "the power operator '**'",
-    ast.Not: "'not'",
-    ast.Attribute: "attribute access",
-    ast.Subscript: "subscripting",
-    ast.List: "a list",
-    ast.Tuple: "a tuple",
-    ast.Break: "'break'",
-    ast.Continue: "'continue'",
-    ast.Import: "import",
-    ast.ImportFrom: "import",
-    ast.Return: "'return'",
-    ast.Is: "'is'",
-    ast.IsNot: "'is not'",
-    ast.In: "'in'",
-    ast.NotIn: "'not in'",
-    ast.IfExp: "a conditional expression (x if c else y)",
-    ast.Lambda: "lambda",
-    ast.BitAnd: "the bitwise operator '&'",
-    ast.BitOr: "the bitwise operator '|'",
-    ast.BitXor: "the bitwise operator '^'",
-    ast.Invert: "the bitwise operator '~'",
-    ast.LShift: "the shift operator '<<'",
-    ast.RShift: "the shift operator '>>'",
-}
-
-
-def _describe(node: ast.AST) -> str:
-    """Name an unsupported construct for the error message."""
-    return _DESCRIPTIONS.get(type(node), f"the construct {type(node).__name__}")
-
-
-def _constant(node: ast.Constant) -> int:
-    """Return the int value of a constant the front end has checked."""
-    value = node.value
-    if not isinstance(value, int) or isinstance(value, bool):  # pragma: no cover
-        raise _reject(node, f"the constant {value!r} (only integers)")
-    return value
-
-
-def _target(node: ast.Assign | ast.AugAssign) -> str:
-    """Return the variable an assignment writes."""
-    target = node.targets[0] if isinstance(node, ast.Assign) else node.target
-    if not isinstance(target, ast.Name):  # pragma: no cover - checked by _check_node
-        raise _reject(node, "assignment to anything but a variable name")
-    return target.id
 
 
 def _is_zero(node: ast.expr) -> bool:
@@ -320,13 +113,13 @@ class _Compiler:
 
     def compile(self, body: list[ast.stmt]) -> None:
         """Compile a statement list without recursing on the Python stack."""
-        _run_task(self.stmts(body))
+        run_task(self.stmts(body))
 
-    def branch_if_false(self, test: ast.expr) -> _Task[int]:
+    def branch_if_false(self, test: ast.expr) -> Task[int]:
         """Emit a test that jumps when false; return the index to patch."""
         raise NotImplementedError
 
-    def assign(self, node: ast.Assign | ast.AugAssign) -> _Task[None]:
+    def assign(self, node: ast.Assign | ast.AugAssign) -> Task[None]:
         """Emit an assignment or augmented assignment."""
         raise NotImplementedError
 
@@ -347,12 +140,12 @@ class _Compiler:
             raise TypeError(msg)
         self.code[at] = ins._replace(target=target)
 
-    def stmts(self, body: list[ast.stmt]) -> _Task[None]:
+    def stmts(self, body: list[ast.stmt]) -> Task[None]:
         """Emit a statement list."""
         for node in body:
             yield self.stmt(node)
 
-    def stmt(self, node: ast.stmt) -> _Task[None]:
+    def stmt(self, node: ast.stmt) -> Task[None]:
         """Emit one statement; ``pass`` and bare names or constants emit nothing."""
         self.start_statement()
         if isinstance(node, ast.Assign | ast.AugAssign):
@@ -384,10 +177,10 @@ class _Compiler:
 class _StackCompiler(_Compiler):
     """Emit JVM-style stack code: operands on an operand stack, locals in slots."""
 
-    def expr(self, node: ast.expr) -> _Task[None]:
+    def expr(self, node: ast.expr) -> Task[None]:
         """Emit code that leaves the value of `node` on the stack."""
         if isinstance(node, ast.Constant):
-            value = _constant(node)
+            value = constant_value(node)
             self.pool(value)
             self.code.append(Push("PUSH", value))
         elif isinstance(node, ast.Name):
@@ -399,18 +192,18 @@ class _StackCompiler(_Compiler):
         elif isinstance(node, ast.BinOp):
             yield self.expr(node.left)
             yield self.expr(node.right)
-            self.code.append(StackOp(_ARITH[type(node.op)].upper()))
+            self.code.append(StackOp(ARITH[type(node.op)].upper()))
         elif isinstance(node, ast.Compare):
             yield self.expr(node.left)
             yield self.expr(node.comparators[0])
-            self.code.append(StackOp("CMP_" + _COMPARE[type(node.ops[0])].upper()))
+            self.code.append(StackOp("CMP_" + COMPARE[type(node.ops[0])].upper()))
         else:  # pragma: no cover - rejected by the front end
-            raise _reject(node, _describe(node))
+            raise reject(node, describe(node))
 
-    def branch_if_false(self, test: ast.expr) -> _Task[int]:
+    def branch_if_false(self, test: ast.expr) -> Task[int]:
         """Emit a test that jumps when false; return the index to patch."""
         if isinstance(test, ast.Compare):
-            name = _COMPARE[type(test.ops[0])]
+            name = COMPARE[type(test.ops[0])]
             left, right = test.left, test.comparators[0]
             if _is_zero(left) and not _is_zero(right):
                 left, right, name = right, left, _SWAPPED[name]
@@ -425,20 +218,20 @@ class _StackCompiler(_Compiler):
             self.code.append(Branch("IF_FALSE", _UNPATCHED))
         return len(self.code) - 1
 
-    def assign(self, node: ast.Assign | ast.AugAssign) -> _Task[None]:
+    def assign(self, node: ast.Assign | ast.AugAssign) -> Task[None]:
         """Emit ``STORE`` after the value, or ``IINC`` for a small increment."""
         if isinstance(node, ast.Assign):
             yield self.expr(node.value)  # first: variables get slots in reading order
-            self.code.append(Local("STORE", self.vars.slot(_target(node))))
+            self.code.append(Local("STORE", self.vars.slot(target_name(node))))
             return
-        slot = self.vars.slot(_target(node))
+        slot = self.vars.slot(target_name(node))
         step = _small_increment(node)
         if step is not None:  # x += c: one instruction, as the JVM's iinc
             self.code.append(Iinc("IINC", slot, step))
             return
         self.code.append(Local("LOAD", slot))
         yield self.expr(node.value)
-        self.code.append(StackOp(_ARITH[type(node.op)].upper()))
+        self.code.append(StackOp(ARITH[type(node.op)].upper()))
         self.code.append(Local("STORE", slot))
 
 
@@ -478,7 +271,7 @@ def compile_stack(source: str) -> Program:
     >>> program.size_bytes, run(program, a=20)
     (6, RunResult(variables={'a': 20, 'x': 41}, steps=6))
     """
-    body = _parse(source)
+    body = parse(source)
     compiler = _StackCompiler()
     compiler.compile(body)
     return Program(
@@ -487,7 +280,7 @@ def compile_stack(source: str) -> Program:
         compiler.vars.names,
         compiler.constants,
         source=source,
-        inputs=_inputs_of(body, compiler.vars.names),
+        inputs=inputs_of(body, compiler.vars.names),
     )
 
 
@@ -524,12 +317,12 @@ class _RegisterCompiler(_Compiler):
         self.code.append(LoadK("LOADK", reg, value))
         return reg
 
-    def operand(self, node: ast.expr) -> _Task[Operand]:
+    def operand(self, node: ast.expr) -> Task[Operand]:
         """Where the value of `node` is, emitting code only if it must be computed."""
         if isinstance(node, ast.Name):
             return Reg(self.vars.slot(node.id))
         if isinstance(node, ast.Constant):
-            return self.literal(_constant(node))
+            return self.literal(constant_value(node))
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd):
             result: Operand = yield self.operand(node.operand)
             return result
@@ -544,7 +337,7 @@ class _RegisterCompiler(_Compiler):
         self.code.append(LoadK("LOADK", reg, op.value))
         return reg
 
-    def expr(self, node: ast.expr, dest: Reg) -> _Task[Reg]:
+    def expr(self, node: ast.expr, dest: Reg) -> Task[Reg]:
         """Compute `node` into register `dest`."""
         if isinstance(node, ast.Name | ast.Constant) or (
             isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd)
@@ -562,13 +355,13 @@ class _RegisterCompiler(_Compiler):
             self.code.append(Unary("NEG", dest, self.in_register(src)))
             return dest
         if isinstance(node, ast.BinOp):
-            name = _ARITH[type(node.op)]
+            name = ARITH[type(node.op)]
             right_node = node.right
         elif isinstance(node, ast.Compare):
-            name = _COMPARE[type(node.ops[0])]
+            name = COMPARE[type(node.ops[0])]
             right_node = node.comparators[0]
         else:  # pragma: no cover - rejected by the front end
-            raise _reject(node, _describe(node))
+            raise reject(node, describe(node))
         a: Operand = yield self.operand(node.left)
         b: Operand = yield self.operand(right_node)
         if (
@@ -582,11 +375,11 @@ class _RegisterCompiler(_Compiler):
         self.code.append(Binary(opcode, dest, self.in_register(a), b))
         return dest
 
-    def branch_if_false(self, test: ast.expr) -> _Task[int]:
+    def branch_if_false(self, test: ast.expr) -> Task[int]:
         """Emit one compare-and-branch that jumps when `test` is false."""
         saved = self.in_use
         if isinstance(test, ast.Compare):
-            name = _COMPARE[type(test.ops[0])]
+            name = COMPARE[type(test.ops[0])]
             a: Operand = yield self.operand(test.left)
             b: Operand = yield self.operand(test.comparators[0])
             if isinstance(a, Imm) and isinstance(b, Reg):
@@ -606,9 +399,9 @@ class _RegisterCompiler(_Compiler):
         """Free the temporaries of the previous statement."""
         self.in_use = 0
 
-    def assign(self, node: ast.Assign | ast.AugAssign) -> _Task[None]:
+    def assign(self, node: ast.Assign | ast.AugAssign) -> Task[None]:
         """Compute the value straight into the target variable's register."""
-        name = _target(node)
+        name = target_name(node)
         value = node.value
         if isinstance(node, ast.AugAssign):
             value = ast.BinOp(left=ast.Name(id=name), op=node.op, right=node.value)
@@ -654,7 +447,7 @@ def compile_register(source: str) -> Program:
     >>> program.size_bytes, run(program, a=20)
     (8, RunResult(variables={'a': 20, 'x': 41}, steps=2))
     """
-    body = _parse(source)
+    body = parse(source)
     # Variables in order of first appearance, the same slots as the stack machine.
     names = _StackCompiler()
     names.compile(body)
@@ -667,53 +460,5 @@ def compile_register(source: str) -> Program:
         compiler.constants,
         n_registers=len(compiler.vars.names) + compiler.n_temps,
         source=source,
-        inputs=_inputs_of(body, compiler.vars.names),
+        inputs=inputs_of(body, compiler.vars.names),
     )
-
-
-# --------------------------------------------------------------------------
-# Which variables must be inputs: read before any assignment on some path
-# --------------------------------------------------------------------------
-
-
-def _reads(node: ast.expr) -> list[str]:
-    """Return the variables an expression reads."""
-    return [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
-
-
-def _analyse(
-    body: list[ast.stmt], assigned: set[str], needed: set[str]
-) -> _Task[set[str]]:
-    """Return the variables definitely assigned after `body`; collect early reads."""
-    done = set(assigned)
-    for node in body:
-        if isinstance(node, ast.Assign | ast.AugAssign):
-            reads = _reads(node.value)
-            if isinstance(node, ast.AugAssign):
-                reads.append(_target(node))
-            needed.update(r for r in reads if r not in done)
-            done.add(_target(node))
-        elif isinstance(node, ast.If):
-            needed.update(r for r in _reads(node.test) if r not in done)
-            after_body: set[str] = yield _analyse(node.body, done, needed)
-            after_else: set[str] = yield _analyse(node.orelse, done, needed)
-            done = after_body & after_else
-        elif isinstance(node, ast.While):
-            needed.update(r for r in _reads(node.test) if r not in done)
-            yield _analyse(node.body, done, needed)  # the body may not run at all
-        elif isinstance(node, ast.Expr):
-            needed.update(r for r in _reads(node.value) if r not in done)
-    return done
-
-
-def _inputs_of(body: list[ast.stmt], variables: list[str]) -> list[str]:
-    """Return the variables some path may read before assigning them."""
-    needed: set[str] = set()
-    _run_task(_analyse(body, set(), needed))
-    if "max_steps" in needed:
-        msg = (
-            "the program reads the variable max_steps before assigning it, but "
-            "max_steps is run()'s step limit and cannot be an input: rename it"
-        )
-        raise CompileError(msg)
-    return [v for v in variables if v in needed]
