@@ -302,17 +302,40 @@ async def _load(
     }
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its descendants, from /proc."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except (OSError, IndexError, ValueError):
+        return total
+    return total + sum(_cpu_seconds(int(child)) for child in children)
+
+
 def measure(
     extra: tuple[str, ...], *, clients: int, seconds: float, hostile: bool
 ) -> dict[str, Any]:
-    """Start a server, seed it, put the load on it, stop it; return the figures."""
+    """Start a server, seed it, put the load on it, stop it; return the figures.
+
+    Besides the latencies: the CPU seconds the server's processes and this
+    client used during the load, and the server's share of one core, which
+    shows how much of the machine the server actually got.
+    """
     with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
         server = Server(Path(tmp), *extra)
         try:
             seed(server, 50)
+            server_before = _cpu_seconds(server.process.pid)
+            client_before = time.process_time()
             result = asyncio.run(
                 _load(server, clients=clients, seconds=seconds, hostile=hostile)
             )
+            result["server_cpu_s"] = _cpu_seconds(server.process.pid) - server_before
+            result["client_cpu_s"] = time.process_time() - client_before
+            result["server_core_share"] = result["server_cpu_s"] / result["seconds"]
         finally:
             result_exit = server.stop()
         result["exit_status"] = result_exit
@@ -325,6 +348,12 @@ def _describe(name: str, r: dict[str, Any]) -> str:
         f"unanswered {r['unanswered']} of {r['answered'] + r['unanswered']}"
         + (f" ({', '.join(r['failure_kinds'])})" if r["failure_kinds"] else "")
         + f", exit {r['exit_status']}"
+        + f", server CPU {r['server_core_share']:.2f} of a core"
+        + (
+            f" ({1e3 * r['server_cpu_s'] / r['answered']:.2f} ms/request)"
+            if r["answered"]
+            else ""
+        )
     )
 
 
