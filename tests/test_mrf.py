@@ -344,6 +344,68 @@ E = np.array([[0, 1], [1, 2]])
             r"n_levels must be >= 5; got 3",
         ),
         (
+            lambda: energy([0, 1, 0], U, [[0, 1], [1]], POTTS),
+            ValueError,
+            r"edges must be an array; could not convert it",
+        ),
+        (
+            lambda: energy([0, 1, 0], U, [[1.0, np.inf]], POTTS),
+            TypeError,
+            r"edges must hold integer node indices; got non-integral float64",
+        ),
+        (
+            lambda: grid_edges(None),
+            TypeError,
+            r"shape must be a pair \(H, W\) of ints; got None",
+        ),
+        (
+            lambda: grid_graph_cut(np.zeros((2, 2, 2)), [[1.0], [1.0, 2.0]]),
+            ValueError,
+            r"smoothness must be an array; could not convert it",
+        ),
+        (
+            lambda: alpha_expansion(np.zeros((2, 2, 3)), 1e308),
+            ValueError,
+            r"unary and smoothness are too large: an energy could reach inf",
+        ),
+        (
+            lambda: contrast_weights(np.zeros((2, 2)), sigma=1e-320),
+            ValueError,
+            r"sigma must be >= 1e-150",
+        ),
+        (
+            lambda: denoise_grey(
+                [[0, 1]], data_weight=1e308, smoothness=1.0, truncation=2.0, n_levels=9
+            ),
+            ValueError,
+            r"data_weight is too large",
+        ),
+        (
+            lambda: denoise_grey(
+                [[0, 1]],
+                data_weight=1.0,
+                smoothness=1.0,
+                truncation=2.0,
+                n_levels=2**63,
+            ),
+            ValueError,
+            r"n_levels must be <= 65536",
+        ),
+        (
+            lambda: denoise_grey(
+                np.full((2, 2), 1e308), data_weight=1.0, smoothness=1.0, truncation=2.0
+            ),
+            ValueError,
+            r"noisy must be an image of integer grey levels below 65536",
+        ),
+        (
+            lambda: denoise_binary(
+                np.zeros((2, 2)), data_weight=1.0, smoothness=1.0, max_sweeps="a"
+            ),
+            TypeError,
+            r"max_sweeps must be an integer",
+        ),
+        (
             lambda: denoise_binary(np.full((3, 3), 2), data_weight=1.0, smoothness=1.0),
             ValueError,
             r"noisy must be a binary image",
@@ -403,6 +465,16 @@ E = np.array([[0, 1], [1, 2]])
         "grey-negative",
         "grey-fraction",
         "grey-levels",
+        "edges-ragged",
+        "edges-inf",
+        "grid-edges-shape",
+        "gc-weights-ragged",
+        "ae-energy-overflow",
+        "contrast-sigma-tiny",
+        "grey-beta-overflow",
+        "grey-levels-huge",
+        "grey-values-huge",
+        "denoise-sweeps-type",
         "denoise-not-binary",
         "denoise-1d",
         "denoise-beta",
@@ -671,3 +743,16 @@ def test_denoise_grey_restores_a_staircase():
     assert out.min() >= 0
     assert out.max() <= 7
     assert np.mean(out == clean) > 0.95 > np.mean(noisy == clean)
+
+
+def test_huge_costs_give_the_cut_of_the_scaled_problem():
+    # Costs near the top of float64 are scaled by a power of two before the cut;
+    # the labels are those of the same problem at ordinary size.
+    rng = np.random.default_rng(12)
+    unary = rng.normal(size=(8, 9, 2))
+    weights = rng.random((8, 9, 2))
+    expected = grid_graph_cut(unary, weights)
+    scale = 2.0**1020
+    np.testing.assert_array_equal(
+        grid_graph_cut(unary * scale, weights * scale), expected
+    )

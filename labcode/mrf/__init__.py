@@ -45,6 +45,8 @@ References
 
 from __future__ import annotations
 
+from labcode.mrf._denoise import denoise_binary, denoise_grey
+from labcode.mrf._expansion import alpha_expansion
 from labcode.mrf._general import (
     BRUTE_FORCE_LIMIT,
     MAPResult,
@@ -55,10 +57,7 @@ from labcode.mrf._general import (
     reparameterize,
 )
 from labcode.mrf._grid import (
-    alpha_expansion,
     contrast_weights,
-    denoise_binary,
-    denoise_grey,
     grid_edges,
     grid_energy,
     grid_graph_cut,

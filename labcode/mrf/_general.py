@@ -6,7 +6,7 @@ Part of :mod:`labcode.mrf`, whose docstring states the conventions and reference
 from __future__ import annotations
 
 import itertools
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -76,36 +76,48 @@ def _check_model(
     return u.astype(np.float64, copy=False), e, pw.astype(np.float64, copy=False)
 
 
+def _as_array(x: object, name: str) -> NDArray[Any]:
+    """``np.asarray`` whose failure (a ragged nested list) names the parameter."""
+    try:
+        return np.asarray(x)
+    except (ValueError, TypeError) as exc:
+        msg = f"{name} must be an array; could not convert it: {exc}"
+        raise ValueError(msg) from exc
+
+
 def _check_edges(edges: ArrayLike, n: int) -> IntArray:
-    arr = np.asarray(edges)
+    arr = _as_array(edges, "edges")
     if arr.size == 0:
         return np.zeros((0, 2), dtype=np.intp)
     if arr.ndim != 2 or arr.shape[1] != 2:
         msg = f"edges must be (m, 2) node pairs; got shape {format_shape(arr.shape)}"
         raise ValueError(msg)
-    if arr.dtype.kind not in "iu":
-        if arr.dtype.kind == "f" and np.all(arr == np.round(arr)):
-            arr = arr.astype(np.intp)
-        else:
-            msg = f"edges must hold integer node indices; got dtype {arr.dtype}"
-            raise TypeError(msg)
+    if arr.dtype.kind not in "iuf":
+        msg = f"edges must hold integer node indices; got dtype {arr.dtype}"
+        raise TypeError(msg)
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
+        msg = (
+            f"edges must hold integer node indices; got non-integral {arr.dtype} values"
+        )
+        raise TypeError(msg)
     if arr.min() < 0 or arr.max() >= n:
         msg = (
             f"edges must index nodes 0..{n - 1} (n = {n} from unary); got indices "
             f"from {arr.min()} to {arr.max()}"
         )
         raise ValueError(msg)
+    arr = arr.astype(np.intp)  # in range, so the cast is exact
     if np.any(arr[:, 0] == arr[:, 1]):
         bad = int(np.flatnonzero(arr[:, 0] == arr[:, 1])[0])
         msg = f"edges must join two different nodes; edge {bad} is {tuple(arr[bad].tolist())}"
         raise ValueError(msg)
-    return arr.astype(np.intp, copy=False)
+    return arr
 
 
 def _check_labels(
     labels: ArrayLike, n: int, n_labels: int, name: str = "labels"
 ) -> IntArray:
-    arr = np.asarray(labels)
+    arr = _as_array(labels, name)
     if arr.shape != (n,):
         msg = f"{name} must be (n,) = ({n},), one label per node; got shape {format_shape(arr.shape)}"
         raise ValueError(msg)

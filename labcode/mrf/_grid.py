@@ -17,7 +17,7 @@ from labcode._validation import (
     check_real,
     format_shape,
 )
-from labcode.mrf._general import MAPResult
+from labcode.mrf._general import _as_array
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -32,6 +32,10 @@ _FORWARD: dict[int, tuple[tuple[int, int], ...]] = {
 # Costs above this are scaled down by a power of two before the cut, so that
 # no sum of capacities overflows float64.
 _HUGE = 2.0**900
+# Energies (returned by grid_energy and alpha_expansion) must stay below this.
+_ENERGY_LIMIT = 2.0**1018
+# The largest number of pixels, and of entries of an (H, W, L) cost array.
+_MAX_COSTS = 1 << 28
 
 
 # --------------------------------------------------------------------------
@@ -63,8 +67,10 @@ def _check_weights(
 ) -> FloatArray:
     """Return the edge weights as a (H, W, C / 2) float64 array, all >= 0."""
     half = connectivity // 2
-    if np.ndim(smoothness) == 0:
-        lam = check_real(smoothness, "smoothness", low=0.0)
+    arr = _as_array(smoothness, "smoothness")
+    if arr.ndim == 0:
+        value = arr.item() if isinstance(smoothness, np.ndarray) else smoothness
+        lam = check_real(value, "smoothness", low=0.0)
         return np.full((*shape, half), lam)
     w = as_float_array(
         smoothness, "smoothness", ndim=3, layout="(H, W, C/2)", dtype=np.float64
@@ -85,7 +91,7 @@ def _check_weights(
 def _check_grid_labels(
     labels: ArrayLike, shape: tuple[int, int], n_labels: int
 ) -> IntArray:
-    arr = np.asarray(labels)
+    arr = _as_array(labels, "labels")
     if arr.shape != shape:
         msg = (
             f"labels must be (H, W) = ({shape[0]}, {shape[1]}), one label per "
@@ -169,8 +175,15 @@ def grid_edges(shape: tuple[int, int], *, connectivity: int = 4) -> IntArray:
     >>> grid_edges((2, 2), connectivity=8)[4:].tolist()
     [[0, 3], [1, 2]]
     """
+    given: object = shape  # checked as whatever the caller passed
+    if not isinstance(given, tuple | list | np.ndarray) or len(given) != 2:
+        msg = f"shape must be a pair (H, W) of ints; got {given!r}"
+        raise TypeError(msg)
     h = check_int(shape[0], "shape[0]", minimum=1)
     w = check_int(shape[1], "shape[1]", minimum=1)
+    if h * w > _MAX_COSTS:
+        msg = f"shape must have at most {_MAX_COSTS} pixels; got {h} x {w}"
+        raise ValueError(msg)
     index = np.arange(h * w).reshape(h, w)
     blocks = []
     for offset in _FORWARD[_check_connectivity(connectivity)]:
@@ -192,6 +205,20 @@ def _distance_table(
         raise ValueError(msg)
     truncated: FloatArray = np.minimum(gap, truncation)
     return truncated
+
+
+def _check_energy_range(u: FloatArray, w: FloatArray, table: FloatArray) -> None:
+    """Refuse costs so large that an energy could overflow float64."""
+    with np.errstate(over="ignore"):
+        bound = float(np.abs(u).max(axis=2).sum()) + float(w.sum()) * float(
+            table.max(initial=0.0)
+        )
+    if not bound <= _ENERGY_LIMIT:
+        msg = (
+            "unary and smoothness are too large: an energy could reach "
+            f"{bound:.3g}, beyond 2**1018 (float64 overflows near 2**1024)"
+        )
+        raise ValueError(msg)
 
 
 def _grid_energy(
@@ -257,6 +284,7 @@ def grid_energy(
     weights = _check_weights(smoothness, (h, w), conn)
     lab = _check_grid_labels(labels, (h, w), n_labels)
     table = _distance_table(n_labels, *_check_pairwise(pairwise, truncation))
+    _check_energy_range(u, weights, table)
     return _grid_energy(lab, u, weights, table)
 
 
@@ -310,6 +338,9 @@ def contrast_weights(
     """
     img = as_float_array(image, "image", ndim=2, layout="(H, W)", dtype=np.float64)
     conn = _check_connectivity(connectivity)
+    if img.size and float(np.abs(img).max()) > 1e150:
+        msg = f"image values must be at most 1e150 in size; got {np.abs(img).max():.3g}"
+        raise ValueError(msg)
     diffs = []
     for offset in _FORWARD[conn]:
         p, q = _pair_slices(img.shape, offset)
@@ -319,11 +350,13 @@ def contrast_weights(
         mean = float(squares.mean()) if squares.size else 0.0
         s2 = mean if mean > 0 else 1.0
     else:
-        s2 = check_real(sigma, "sigma", low=0.0, low_inclusive=False) ** 2
+        s2 = check_real(sigma, "sigma", low=1e-150, high=1e150) ** 2
     out = np.zeros((*img.shape, conn // 2))
     for e, offset in enumerate(_FORWARD[conn]):
         p, q = _pair_slices(img.shape, offset)
-        out[(*p, e)] = np.exp(-((img[p] - img[q]) ** 2) / (2 * s2)) / np.hypot(*offset)
+        with np.errstate(over="ignore", under="ignore"):  # exp(-inf) = 0 is meant
+            ratio = (img[p] - img[q]) ** 2 / (2 * s2)
+            out[(*p, e)] = np.exp(-ratio) / np.hypot(*offset)
     return out
 
 
@@ -425,303 +458,5 @@ def grid_graph_cut(
     h, w, _ = u.shape
     weights = _check_weights(smoothness, (h, w), conn)
     solve = _solver(method)
-    diff, weights = _scale_down(u[..., 1] - u[..., 0], weights)
-    return solve(diff, weights, weights)
-
-
-# --------------------------------------------------------------------------
-# More than two labels: alpha-expansion
-# --------------------------------------------------------------------------
-
-
-def _expansion_move(
-    labels: IntArray,
-    alpha: int,
-    u: FloatArray,
-    w: FloatArray,
-    *,
-    table: FloatArray,
-    solve: Solver,
-) -> IntArray:
-    """Return the best labelling where each pixel keeps its label or takes `alpha`."""
-    h, wd = labels.shape
-    keep_cost = np.take_along_axis(u, labels[..., None], axis=-1)[..., 0]
-    # x_p = 1 means "take alpha"; E_p(1) - E_p(0) collects the unary change and
-    # the linear parts of the pairwise terms.
-    diff = u[..., alpha] - keep_cost
-    diff[labels == alpha] = 0.0
-    cap_fwd = np.zeros_like(w)  # arc p -> q, cut when x_p = 0 and x_q = 1
-    cap_bwd = np.zeros_like(w)
-    for e, offset in enumerate(_FORWARD[2 * w.shape[2]]):
-        p, q = _pair_slices((h, wd), offset)
-        lp, lq, we = labels[p], labels[q], w[p][..., e]
-        a = we * table[lp, lq]  # E(0, 0): both keep
-        b = we * table[lp, alpha]  # E(0, 1)
-        c = we * table[alpha, lq]  # E(1, 0); E(1, 1) = 0
-        # E = A + (C - A) x_p - C x_q + (B + C - A) (1 - x_p) x_q  [3]_
-        diff[p] += c - a
-        diff[q] -= c
-        cap_fwd[(*p, e)] = np.maximum(b + c - a, 0.0)
-    cut = solve(*_scale_down(diff, cap_fwd, cap_bwd))
-    return np.where(cut == 1, alpha, labels)
-
-
-def alpha_expansion(
-    unary: ArrayLike,
-    smoothness: ArrayLike,
-    *,
-    pairwise: str = "potts",
-    truncation: float | None = None,
-    connectivity: int = 4,
-    labels: ArrayLike | None = None,
-    max_cycles: int = 10,
-    method: str = "bk",
-) -> MAPResult:
-    r"""Minimise a many-label grid energy by alpha-expansion moves [8]_.
-
-    .. math::
-
-        E(x) = \sum_p \mathrm{unary}[p, x_p] + \sum_{p \sim q} w_{pq} V(x_p, x_q),
-        \quad V(k, l) = [k \ne l] \text{ or } \min(|k - l|, T).
-
-    An expansion move for label :math:`\alpha` lets every pixel keep its label
-    or switch to :math:`\alpha`; the best such move is a binary problem, and
-    because :math:`V` is a metric it is submodular, so one minimum cut finds it
-    exactly [3]_. A cycle tries every label once; the method stops after a
-    cycle that lowers nothing (or after `max_cycles`). The result is a local
-    minimum for expansion moves, within a factor :math:`2 \max V / \min_{V>0} V`
-    of the global minimum (2 for Potts, :math:`2T` for truncated linear with
-    :math:`T \ge 1`).
-
-    Parameters
-    ----------
-    unary : (H, W, L) array_like
-        ``unary[r, c, k]``: the cost of label ``k`` at pixel ``(r, c)``.
-    smoothness : float or (H, W, K) array_like
-        :math:`w \ge 0` for every edge, or one weight per edge (layout of
-        :func:`grid_offsets`, ``K = connectivity // 2``).
-    pairwise : {'potts', 'truncated_linear'}, optional
-    truncation : float, optional
-        :math:`T > 0`, required for ``'truncated_linear'``.
-    connectivity : int, optional
-        4 or 8 neighbours per pixel.
-    labels : (H, W) array_like of int, optional
-        The starting labelling; by default each pixel's cheapest label.
-    max_cycles : int, optional
-    method : {'bk', 'scipy'}, optional
-        The min-cut solver of each move, as in :func:`grid_graph_cut`.
-
-    Returns
-    -------
-    MAPResult
-        ``labels`` of shape (H, W) and their energy.
-
-    Examples
-    --------
-    Three grey levels, a noisy middle pixel, Potts smoothness:
-
-    >>> import numpy as np
-    >>> from labcode.mrf import alpha_expansion
-    >>> observed = np.array([[0, 0, 2, 0, 1, 1]])
-    >>> unary = np.abs(observed[..., None] - np.arange(3)).astype(float)
-    >>> labels, e = alpha_expansion(unary, 1.5)
-    >>> labels.tolist(), e
-    ([[0, 0, 0, 0, 1, 1]], 3.5)
-    """
-    u = _check_grid_unary(unary)
-    h, w, n_labels = u.shape
-    conn = _check_connectivity(connectivity)
-    weights = _check_weights(smoothness, (h, w), conn)
-    table = _distance_table(n_labels, *_check_pairwise(pairwise, truncation))
-    cycles = check_int(max_cycles, "max_cycles", minimum=1)
-    solve = _solver(method)
-    if labels is None:
-        current = np.argmin(u, axis=2).astype(np.intp)
-    else:
-        current = _check_grid_labels(labels, (h, w), n_labels)
-    best = _grid_energy(current, u, weights, table)
-    for _ in range(cycles):
-        improved = False
-        for alpha in range(n_labels):
-            moved = _expansion_move(
-                current, alpha, u, weights, table=table, solve=solve
-            )
-            e = _grid_energy(moved, u, weights, table)
-            if e < best:
-                current, best, improved = moved, e, True
-        if not improved:
-            break
-    return MAPResult(current, best)
-
-
-# --------------------------------------------------------------------------
-# Denoising
-# --------------------------------------------------------------------------
-
-
-def _check_image(noisy: ArrayLike, what: str) -> NDArray[np.generic]:
-    arr = np.asarray(noisy)
-    if arr.ndim != 2:
-        msg = f"noisy must be 2-D (H, W); got shape {format_shape(arr.shape)}"
-        raise ValueError(msg)
-    if arr.size == 0:
-        msg = f"noisy must not be empty; got shape {format_shape(arr.shape)}"
-        raise ValueError(msg)
-    if arr.dtype.kind not in "biuf" or not np.all(arr == np.round(arr)):
-        msg = f"noisy must be {what}; got dtype {arr.dtype}"
-        raise ValueError(msg)
-    return arr
-
-
-def denoise_binary(
-    noisy: ArrayLike,
-    *,
-    data_weight: float,
-    smoothness: float,
-    method: str = "graphcut",
-    max_sweeps: int = 20,
-) -> IntArray:
-    r"""Restore a binary image under the Ising/Potts prior.
-
-    The energy charges ``data_weight`` for each pixel that differs from the
-    observation and ``smoothness`` for each pair of 4-neighbours that differ:
-
-    .. math::
-
-        E(x) = \beta \sum_p [x_p \ne y_p] + \lambda \sum_{p \sim q} [x_p \ne x_q].
-
-    Parameters
-    ----------
-    noisy : (H, W) array_like of int
-        The observed binary image: 0 and 1, or booleans.
-    data_weight : float
-        :math:`\beta > 0`.
-    smoothness : float
-        :math:`\lambda \ge 0`.
-    method : {'graphcut', 'icm'}, optional
-        ``'graphcut'``: the exact minimum (:func:`grid_graph_cut`). ``'icm'``:
-        iterated conditional modes from the observation, a local minimum; the
-        sweep updates all pixels of one colour of the checkerboard at once
-        (they do not touch each other), then the other colour.
-    max_sweeps : int, optional
-        For ``'icm'``: the largest number of sweeps.
-
-    Returns
-    -------
-    (H, W) ndarray of int
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from labcode.mrf import denoise_binary
-    >>> noisy = np.zeros((5, 5), dtype=int)
-    >>> noisy[2, 2] = 1  # one flipped pixel
-    >>> int(denoise_binary(noisy, data_weight=1.0, smoothness=0.5).sum())
-    0
-    """
-    arr = _check_image(noisy, "a binary image of 0 and 1 (or booleans)")
-    if not np.all((arr == 0) | (arr == 1)):
-        msg = "noisy must be a binary image of 0 and 1 (or booleans)"
-        raise ValueError(msg)
-    y = arr.astype(np.intp)
-    beta = check_real(data_weight, "data_weight", low=0.0, low_inclusive=False)
-    lam = check_real(smoothness, "smoothness", low=0.0)
-    method = check_choice(method, "method", ("graphcut", "icm"))
-    unary = np.stack([beta * (y == 1), beta * (y == 0)], axis=-1).astype(np.float64)
-    if method == "graphcut":
-        return grid_graph_cut(unary, lam)
-    sweeps = check_int(max_sweeps, "max_sweeps", minimum=1)
-    x = y.copy()
-    rows, cols = np.indices(y.shape)
-    colours = [(rows + cols) % 2 == c for c in (0, 1)]
-    shifts = ((-1, 0), (1, 0), (0, -1), (0, 1))
-    h, w = y.shape
-    for _ in range(sweeps):
-        before = x.copy()
-        for colour in colours:
-            padded = np.pad(x, 1, mode="constant", constant_values=-1)
-            around = [
-                padded[1 + dr : 1 + dr + h, 1 + dc : 1 + dc + w] for dr, dc in shifts
-            ]
-            ones = sum(n == 1 for n in around)
-            zeros = sum(n == 0 for n in around)
-            cost0 = unary[..., 0] + lam * ones
-            cost1 = unary[..., 1] + lam * zeros
-            keep_current = np.where(x == 0, cost0 <= cost1, cost1 <= cost0)
-            new = np.where(keep_current, x, 1 - x)
-            x = np.where(colour, new, x)
-        if np.array_equal(x, before):
-            break
-    return x
-
-
-def denoise_grey(
-    noisy: ArrayLike,
-    *,
-    data_weight: float,
-    smoothness: float,
-    truncation: float,
-    n_levels: int | None = None,
-    method: str = "bk",
-) -> IntArray:
-    r"""Restore a grey-level image by alpha-expansion on a truncated-linear prior.
-
-    .. math::
-
-        E(x) = \beta \sum_p |x_p - y_p|
-             + \lambda \sum_{p \sim q} \min(|x_p - x_q|, T),
-        \qquad x_p \in \{0, \dots, L - 1\}.
-
-    The absolute data term tolerates outliers (salt-and-pepper noise); the
-    truncated prior smooths small steps but lets real edges cost at most
-    :math:`\lambda T`, so they stay sharp.
-
-    Parameters
-    ----------
-    noisy : (H, W) array_like of int
-        Grey levels ``0..L-1``.
-    data_weight : float
-        :math:`\beta > 0`.
-    smoothness : float
-        :math:`\lambda \ge 0` (4-neighbours).
-    truncation : float
-        :math:`T > 0`.
-    n_levels : int, optional
-        :math:`L`; by default one more than the largest level in `noisy`.
-    method : {'bk', 'scipy'}, optional
-        The min-cut solver of each expansion move.
-
-    Returns
-    -------
-    (H, W) ndarray of int
-
-    Examples
-    --------
-    An outlier (9), two small errors (1 and 4) and a real edge between 0 and 5:
-
-    >>> import numpy as np
-    >>> from labcode.mrf import denoise_grey
-    >>> noisy = np.array([[0, 0, 0, 5, 5], [0, 9, 0, 5, 4], [1, 0, 0, 5, 5]])
-    >>> denoise_grey(noisy, data_weight=1.0, smoothness=1.5, truncation=2.0)
-    array([[0, 0, 0, 5, 5],
-           [0, 0, 0, 5, 5],
-           [0, 0, 0, 5, 5]])
-    """
-    arr = _check_image(noisy, "an image of integer grey levels")
-    if arr.min() < 0:
-        msg = f"noisy must hold grey levels >= 0; got minimum {arr.min()}"
-        raise ValueError(msg)
-    y = arr.astype(np.intp)
-    top = int(y.max()) + 1
-    levels = top if n_levels is None else check_int(n_levels, "n_levels", minimum=top)
-    beta = check_real(data_weight, "data_weight", low=0.0, low_inclusive=False)
-    lam = check_real(smoothness, "smoothness", low=0.0)
-    unary = beta * np.abs(y[..., None] - np.arange(levels)).astype(np.float64)
-    return alpha_expansion(
-        unary,
-        lam,
-        pairwise="truncated_linear",
-        truncation=truncation,
-        labels=y,
-        method=method,
-    ).labels
+    u, weights = _scale_down(u, weights)
+    return solve(u[..., 1] - u[..., 0], weights, weights)
