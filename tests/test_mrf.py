@@ -1,4 +1,7 @@
 import itertools
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -756,3 +759,40 @@ def test_huge_costs_give_the_cut_of_the_scaled_problem():
     np.testing.assert_array_equal(
         grid_graph_cut(unary * scale, weights * scale), expected
     )
+
+
+@pytest.mark.slow
+def test_compiled_solver_is_cached_on_disk_and_reused(tmp_path):
+    # A fresh process compiles the solver and writes numba's cache where
+    # NUMBA_CACHE_DIR points (the place used when site-packages is read-only is
+    # the same mechanism with the user's cache directory); a second fresh process
+    # loads it instead of compiling: no new cache file, same labels.
+    code = (
+        "import numpy as np; from labcode.mrf import grid_graph_cut;"
+        "u = np.zeros((4, 5, 2)); u[..., 1] = 1.0; u[1, 2] = [3.0, 0.0];"
+        "print(grid_graph_cut(u, 0.5).sum(), grid_graph_cut(u, 0.5, connectivity=8).sum())"
+    )
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    first = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    files = sorted(p.name for p in tmp_path.rglob("*") if p.is_file())
+    assert any(name.endswith(".nbi") for name in files)
+    assert any(name.endswith(".nbc") for name in files)
+    stamps = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()}
+    second = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # The centre flips to 1 against 4 neighbours (cost 2 < 3), not against 8 (4 > 3).
+    assert second.stdout == first.stdout == "1 0\n"
+    assert {
+        p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()
+    } == stamps
