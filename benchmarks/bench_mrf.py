@@ -192,7 +192,7 @@ def run(quick: bool = False) -> list[Row]:
     import maxflow
 
     sizes = [32, 64] if quick else [64, 128, 256, 512, 1024]
-    min_time = 0.05 if quick else 0.4
+    min_time = 0.05 if quick else 0.25
     compile_info = _compile_seconds()
     print(
         "numba solver:", json.dumps({k: round(v, 3) for k, v in compile_info.items()})

@@ -176,7 +176,10 @@ def grid_edges(shape: tuple[int, int], *, connectivity: int = 4) -> IntArray:
     [[0, 3], [1, 2]]
     """
     given: object = shape  # checked as whatever the caller passed
-    if not isinstance(given, tuple | list | np.ndarray) or len(given) != 2:
+    pair = isinstance(given, tuple | list) or (
+        isinstance(given, np.ndarray) and given.ndim == 1
+    )
+    if not pair or len(given) != 2:  # type: ignore[arg-type]
         msg = f"shape must be a pair (H, W) of ints; got {given!r}"
         raise TypeError(msg)
     h = check_int(shape[0], "shape[0]", minimum=1)

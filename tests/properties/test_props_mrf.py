@@ -13,15 +13,9 @@ from contract_helpers import (
     FEW,
     SUITE,
     Entry,
-    any_of,
     bounded,
     check_hostile,
-    extreme_array,
-    extreme_number,
     hostile_values,
-    non_numeric_array,
-    not_a_pair_of_ints,
-    ragged,
 )
 from hypothesis import given
 from hypothesis import strategies as st
@@ -55,16 +49,13 @@ GRID_UNARY = RNG.random((3, 4, 2))
 GREY_UNARY = RNG.random((3, 4, 3))
 NOISY = (RNG.random((4, 5)) > 0.5).astype(int)
 
-# Hostile values skipped above (skip_if) expose defects of labcode.mrf, owned by
-# i21 and listed in /work/notes/handoff-i21.md; each class is pinned by a strict
-# xfail in test_known_defects below, which turns red (XPASS) once it is fixed:
-# then remove its mark and its skip_if.
+# Every hostile value is fuzzed; the ones that once exposed defects are also
+# replayed by test_fixed_defects below.
 ENTRIES = [
     Entry(
         "labcode.mrf.energy",
         energy,
         {"labels": [0, 1, 1, 0], "unary": UNARY, "edges": EDGES, "pairwise": POTTS},
-        skip_if={"edges": any_of(ragged, extreme_array), "labels": ragged},
     ),
     Entry(
         "labcode.mrf.reparameterize",
@@ -75,13 +66,11 @@ ENTRIES = [
             "pairwise": POTTS,
             "messages": np.zeros((3, 2, 2)),
         },
-        skip_if={"edges": any_of(ragged, extreme_array)},
     ),
     Entry(
         "labcode.mrf.brute_force_map",
         brute_force_map,
         {"unary": UNARY, "edges": EDGES, "pairwise": POTTS},
-        skip_if={"edges": any_of(ragged, extreme_array)},
     ),
     Entry("labcode.mrf.chain_map", chain_map, {"unary": UNARY, "pairwise": POTTS}),
     Entry(
@@ -94,19 +83,16 @@ ENTRIES = [
             "labels": [0, 0, 0, 0],
             "max_sweeps": 5,
         },
-        skip_if={"edges": any_of(ragged, extreme_array), "labels": ragged},
     ),
     Entry(
         "labcode.mrf.grid_graph_cut",
         grid_graph_cut,
         {"unary": GRID_UNARY, "smoothness": 0.5, "connectivity": 4, "method": "bk"},
-        skip_if={"smoothness": ragged},
     ),
     Entry(
         "labcode.mrf.grid_edges",
         grid_edges,
         {"shape": (3, 4), "connectivity": 8},
-        skip_if={"shape": not_a_pair_of_ints},
     ),
     Entry("labcode.mrf.grid_offsets", grid_offsets, {"connectivity": 4}),
     Entry(
@@ -120,7 +106,6 @@ ENTRIES = [
             "truncation": 1.5,
             "connectivity": 4,
         },
-        skip_if={"labels": ragged, "smoothness": ragged},
     ),
     Entry(
         "labcode.mrf.alpha_expansion",
@@ -135,13 +120,11 @@ ENTRIES = [
             "max_cycles": 3,
             "method": "bk",
         },
-        skip_if={"labels": ragged, "smoothness": any_of(ragged, extreme_number)},
     ),
     Entry(
         "labcode.mrf.contrast_weights",
         contrast_weights,
         {"image": RNG.random((3, 4)), "sigma": 0.5, "connectivity": 4},
-        skip_if={"sigma": extreme_number},
     ),
     Entry(
         "labcode.mrf.denoise_binary",
@@ -153,7 +136,6 @@ ENTRIES = [
             "method": "graphcut",
             "max_sweeps": 5,
         },
-        skip_if={"noisy": ragged, "max_sweeps": non_numeric_array},
     ),
     Entry(
         "labcode.mrf.denoise_grey",
@@ -165,12 +147,6 @@ ENTRIES = [
             "truncation": 2.0,
             "n_levels": None,
             "method": "bk",
-        },
-        skip_if={
-            "noisy": any_of(ragged, extreme_array),
-            "data_weight": extreme_number,
-            "smoothness": extreme_number,
-            "n_levels": extreme_number,
         },
     ),
 ]
@@ -289,9 +265,8 @@ def test_expansion_and_denoising_are_finite_and_in_range(seed):
 
 
 BY_NAME = {e.name: e for e in ENTRIES}
-_OWNED = "owned by i21 (labcode.mrf); see /work/notes/handoff-i21.md"
 RAGGED = [[1.0, 2.0], [3.0]]
-KNOWN_DEFECTS = [
+FIXED_DEFECTS = [
     ("energy", "edges", RAGGED, "numpy's message for ragged edges"),
     ("energy", "labels", RAGGED, "numpy's message for ragged labels"),
     (
@@ -334,15 +309,11 @@ KNOWN_DEFECTS = [
 @pytest.mark.parametrize(
     ("name", "param", "value"),
     [
-        pytest.param(
-            name,
-            param,
-            value,
-            id=f"{name}-{param}-{i}",
-            marks=pytest.mark.xfail(strict=True, reason=f"{why}: {_OWNED}"),
-        )
-        for i, (name, param, value, why) in enumerate(KNOWN_DEFECTS)
+        pytest.param(name, param, value, id=f"{name}-{param}-{i}")
+        for i, (name, param, value, _why) in enumerate(FIXED_DEFECTS)
     ],
 )
-def test_known_defects(name, param, value):
+def test_fixed_defects(name, param, value):
+    # Hostile values the fuzz found when each gave numpy's message, a warning or
+    # a crash: each must now raise ValueError/TypeError naming its parameter.
     check_hostile(BY_NAME[f"labcode.mrf.{name}"], param, value, honour_skips=False)
