@@ -322,9 +322,13 @@ def ragged(value: Any) -> bool:
 
 
 def extreme_array(value: Any) -> bool:
-    """A float array with NaN, infinity or magnitudes beyond 1e300 or int64."""
-    if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
+    """A numeric array with NaN, infinity or magnitudes beyond 2**62."""
+    if not isinstance(value, np.ndarray) or value.dtype.kind not in "iuf":
         return False
+    if value.dtype.kind in "iu":
+        return bool(value.size) and bool(
+            np.any(np.abs(value.astype(np.float64)) >= 2.0**62)
+        )
     with np.errstate(all="ignore"):
         return bool(np.any(~np.isfinite(value)) or np.any(np.abs(value) > 2.0**62))
 

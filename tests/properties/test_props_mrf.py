@@ -302,6 +302,18 @@ FIXED_DEFECTS = [
     ("denoise_grey", "smoothness", 1e308, "RuntimeWarning overflow"),
     ("denoise_grey", "n_levels", 10**30, "numpy's 'Maximum allowed size exceeded'"),
     ("denoise_grey", "n_levels", 2**63, "message names unary, not n_levels"),
+    (
+        "contrast_weights",
+        "image",
+        np.arange(12.0).reshape(3, 4) * 1e299,
+        "RuntimeWarning in square (i17a's second sweep)",
+    ),
+    (
+        "denoise_grey",
+        "noisy",
+        np.full((2, 3), np.iinfo(np.int64).max),
+        "message named unary, not noisy (i17a's second sweep)",
+    ),
 ]
 
 
@@ -316,4 +328,36 @@ FIXED_DEFECTS = [
 def test_fixed_defects(name, param, value):
     # Hostile values the fuzz found when each gave numpy's message, a warning or
     # a crash: each must now raise ValueError/TypeError naming its parameter.
+    check_hostile(BY_NAME[f"labcode.mrf.{name}"], param, value, honour_skips=False)
+
+
+# Found by i17a's second sweep (valid shapes, extreme values), not fixed yet: a
+# strict xfail turns red once fixed; then move the case to FIXED_DEFECTS.
+OPEN_DEFECTS = [
+    (
+        "brute_force_map",
+        "pairwise",
+        np.array([[1e308, 1.0], [1.0, 0.0]]),
+        "RuntimeWarning overflow in add",
+    ),
+]
+
+
+@pytest.mark.covers("labcode.mrf.brute_force_map")
+@pytest.mark.parametrize(
+    ("name", "param", "value"),
+    [
+        pytest.param(
+            name,
+            param,
+            value,
+            id=f"{name}-{param}-{i}",
+            marks=pytest.mark.xfail(
+                strict=True, reason=f"{why}: owned by i21, see handoff-i21.md"
+            ),
+        )
+        for i, (name, param, value, why) in enumerate(OPEN_DEFECTS)
+    ],
+)
+def test_open_defects(name, param, value):
     check_hostile(BY_NAME[f"labcode.mrf.{name}"], param, value, honour_skips=False)
