@@ -2,7 +2,8 @@
 
 Install with ``pip install "labcode[web]"``; run with ``python -m labcode.web``.
 
-Modules: :mod:`~labcode.web.app` (the views and :func:`create_app`),
+Modules: :mod:`~labcode.web.app` (the views and
+:func:`~labcode.web.app.create_app`),
 :mod:`~labcode.web.server` (the production server), :mod:`~labcode.web.tls`
 (certificates), :mod:`~labcode.web.openapi` (the description served at
 ``/v1/openapi.json``); private helpers: ``_problems`` (RFC 9457 errors),
