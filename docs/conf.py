@@ -155,6 +155,15 @@ html_theme_options = {
 # The site must work from a local server and offline: no analytics, no CDN.
 html_copy_source = True
 html_show_sourcelink = True
+# MathJax (served from _static by sphinx-mathjax-offline, deferred, only on pages
+# with maths) is loaded in parts (labcode_site points mathjax_path at startup.js):
+# TeX input with autoload, CHTML output, and ui/lazy, which typesets each
+# expression as it scrolls into view; no menu, no assistive-MathML pass. A long
+# page of maths then costs a phone no long blocking task on load.
+# Sphinx 9 reads mathjax4_config, Sphinx 8 mathjax3_config; the bundled MathJax is 3.
+mathjax4_config, Sphinx 8 mathjax3_config; the bundled MathJax is 3.
+mathjax4_config = {"loader": {"load": ["input/tex", "output/chtml", "ui/lazy"]}}
+mathjax3_config = {"loader": {"load": ["input/tex", "output/chtml", "ui/lazy"]}}
 # Long signatures put one parameter per line (Sphinx >= 7.1), as API sites do.
 maximum_signature_line_length = 68
 

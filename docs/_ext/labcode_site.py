@@ -109,6 +109,12 @@ def _config_inited(app: Sphinx, config: Config) -> None:
     if not target.exists() or target.read_text() != script:
         target.write_text(script)
     os.environ["IPYTHONDIR"] = str(ipython)
+    # MathJax from its parts instead of the combined tex-chtml.js that
+    # sphinx-mathjax-offline sets: the TeX input (with autoload for rarer
+    # packages), CHTML output and lazy typesetting, without the menu and the
+    # assistive-MathML pass: less script to compile on a phone.
+    if config.mathjax_path == "mathjax/tex-chtml.js":
+        config.mathjax_path = "mathjax/startup.js"
 
 
 # ------------------------------------------------------------------ figures
@@ -231,6 +237,8 @@ def accessible_body(html: str) -> str:
     html = _SIG.sub(_signature_lines, html)
     html = _SUMMARY.sub(_summary_text, html)
     html = html.replace('role="doc-biblioentry"', 'role="listitem"')
+    # myst-nb's toggles: the visible "Show code cell ..." text is the name.
+    html = html.replace('<summary aria-label="Toggle hidden content">', "<summary>")
     html = re.sub(r"<pre(?![^>]*tabindex)", '<pre tabindex="0"', html)
     return re.sub(
         r'<div class="table-wrapper(?![^>]*tabindex)',
