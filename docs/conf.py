@@ -161,7 +161,6 @@ html_show_sourcelink = True
 # expression as it scrolls into view; no menu, no assistive-MathML pass. A long
 # page of maths then costs a phone no long blocking task on load.
 # Sphinx 9 reads mathjax4_config, Sphinx 8 mathjax3_config; the bundled MathJax is 3.
-mathjax4_config, Sphinx 8 mathjax3_config; the bundled MathJax is 3.
 mathjax4_config = {"loader": {"load": ["input/tex", "output/chtml", "ui/lazy"]}}
 mathjax3_config = {"loader": {"load": ["input/tex", "output/chtml", "ui/lazy"]}}
 # Long signatures put one parameter per line (Sphinx >= 7.1), as API sites do.
