@@ -320,6 +320,9 @@ class MLP:
         l2: float = 0.0,
         rng: object = None,
     ) -> None:
+        given: object = layer_sizes  # checked at run time: callers may pass anything
+        if isinstance(given, np.ndarray) and given.ndim == 1:
+            layer_sizes = given.tolist()  # a 1-D array of sizes is a sequence too
         if isinstance(layer_sizes, str | bytes) or not isinstance(
             layer_sizes, Sequence
         ):

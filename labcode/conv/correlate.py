@@ -143,7 +143,9 @@ MAX_DIRECT_TERMS = 1 << 34
 
 
 def _shape2(value: object, name: str) -> tuple[int, int]:
-    """Check a 2-D shape: a pair of positive ints."""
+    """Check a 2-D shape: a pair of positive ints (a tuple, list or 1-D array)."""
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        value = value.tolist()
     if not isinstance(value, tuple | list) or len(value) != 2:
         msg = f"{name} must be a pair (rows, columns); got {value!r:.60}"
         raise TypeError(msg)
