@@ -16,8 +16,10 @@ of active nodes, augmentation along the path where they touch, adoption of
 orphans by the neighbour whose path to the terminal is shortest (timestamps and
 distance marks), with nodes and arcs stored in flat arrays: the grid is padded
 by one node on each side (padding nodes have no capacity, so no test for the
-border is needed), a node has ``K`` arc slots (``K = 4`` or ``8``) and a parent
-is the 1-byte index of the arc to it. Capacities are float64 and never rounded:
+border is needed), a node has ``K`` arc slots (``K = 4`` or ``8``), and its
+parent (the slot of the arc to it), tree, distance mark, timestamp and queue
+link share one small record, so that following a path to the root touches one
+cache line per node. Capacities are float64 and never rounded:
 an augmentation subtracts the bottleneck, which leaves the saturated arc at
 exactly zero.
 
@@ -64,6 +66,10 @@ _NONE = 255  # no parent: a free node
 _TERMINAL = 254  # the parent is the terminal
 _ORPHAN = 253  # lost its parent arc, waiting for adoption
 _INFINITE_D = 1 << 30
+_TIME_LIMIT = (1 << 31) - 1
+# Columns of the per-node record (int32): parent arc slot (or _NONE, _TERMINAL,
+# _ORPHAN), tree (1: sink), distance mark, timestamp of the mark, next active node.
+_PARENT, _SINK, _DIST, _TS, _NEXT = 0, 1, 2, 3, 4
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -90,19 +96,19 @@ def _jit_inline(func: F) -> F:
 
 
 @_jit_inline
-def _set_active(i: int, nxt: Any, queue: Any) -> None:
+def _set_active(i: int, node: Any, queue: Any) -> None:
     # queue = [first0, last0, first1, last1]; new active nodes join list 1.
-    if nxt[i] < 0:
+    if node[i, _NEXT] < 0:
         if queue[3] >= 0:
-            nxt[queue[3]] = i
+            node[queue[3], _NEXT] = i
         else:
             queue[2] = i
         queue[3] = i
-        nxt[i] = i
+        node[i, _NEXT] = i
 
 
 @_jit_inline
-def _next_active(nxt: Any, parent: Any, queue: Any) -> int:
+def _next_active(node: Any, queue: Any) -> int:
     while True:
         i = queue[0]
         if i < 0:
@@ -110,30 +116,28 @@ def _next_active(nxt: Any, parent: Any, queue: Any) -> int:
             queue[0], queue[1], queue[2], queue[3] = queue[2], queue[3], -1, -1
             if i < 0:
                 return -1
-        if nxt[i] == i:
+        if node[i, _NEXT] == i:
             queue[0] = -1
             queue[1] = -1
         else:
-            queue[0] = nxt[i]
-        nxt[i] = -1
-        if parent[i] != _NONE:
+            queue[0] = node[i, _NEXT]
+        node[i, _NEXT] = -1
+        if node[i, _PARENT] != _NONE:
             return int(i)
 
 
 @_jit_inline
-def _origin_distance(
-    j: int, time: int, parent: Any, ts: Any, dist: Any, off: Any
-) -> int:
+def _origin_distance(j: int, time: int, node: Any, off: Any) -> int:
     """Distance from `j` to its terminal, or _INFINITE_D if its path meets an orphan."""
     d = 0
     while True:
-        if ts[j] == time:
-            return int(d + dist[j])
-        a = parent[j]
+        if node[j, _TS] == time:
+            return int(d + node[j, _DIST])
+        a = node[j, _PARENT]
         d += 1
         if a == _TERMINAL:
-            ts[j] = time
-            dist[j] = 1
+            node[j, _TS] = time
+            node[j, _DIST] = 1
             return d
         if a == _ORPHAN:
             return _INFINITE_D
@@ -146,11 +150,7 @@ def _process_orphan(
     sink_side: bool,
     time: int,
     rcap: Any,
-    parent: Any,
-    is_sink: Any,
-    ts: Any,
-    dist: Any,
-    nxt: Any,
+    node: Any,
     off: Any,
     k: int,
     queue: Any,
@@ -164,33 +164,37 @@ def _process_orphan(
         j = i + off[d0]
         # The arc that carries flow towards i (source tree) or away from it (sink).
         residual = rcap[base + d0] if sink_side else rcap[j * k + k - 1 - d0]
-        if residual > 0 and parent[j] != _NONE and (is_sink[j] == 1) == sink_side:
-            d = _origin_distance(j, time, parent, ts, dist, off)
+        if (
+            residual > 0
+            and node[j, _PARENT] != _NONE
+            and (node[j, _SINK] == 1) == sink_side
+        ):
+            d = _origin_distance(j, time, node, off)
             if d < _INFINITE_D:
                 if d < d_min:
                     best = d0
                     d_min = d
                 jj = j
-                while ts[jj] != time:  # mark the path with its distances
-                    ts[jj] = time
-                    dist[jj] = d
+                while node[jj, _TS] != time:  # mark the path with its distances
+                    node[jj, _TS] = time
+                    node[jj, _DIST] = d
                     d -= 1
-                    jj += off[parent[jj]]
+                    jj += off[node[jj, _PARENT]]
     if best >= 0:
-        parent[i] = best
-        ts[i] = time
-        dist[i] = d_min + 1
+        node[i, _PARENT] = best
+        node[i, _TS] = time
+        node[i, _DIST] = d_min + 1
         return
-    parent[i] = _NONE  # no parent: i becomes free; its children become orphans
+    node[i, _PARENT] = _NONE  # no parent: i becomes free; its children become orphans
     for d0 in range(k):
         j = i + off[d0]
-        a = parent[j]
-        if a != _NONE and (is_sink[j] == 1) == sink_side:
+        a = node[j, _PARENT]
+        if a != _NONE and (node[j, _SINK] == 1) == sink_side:
             residual = rcap[base + d0] if sink_side else rcap[j * k + k - 1 - d0]
             if residual > 0:
-                _set_active(j, nxt, queue)
+                _set_active(j, node, queue)
             if a != _TERMINAL and a != _ORPHAN and j + off[a] == i:
-                parent[j] = _ORPHAN  # to the rear of the orphan queue
+                node[j, _PARENT] = _ORPHAN  # to the rear of the orphan queue
                 orphans[orphan_ends[1]] = j
                 orphan_ends[1] += 1
 
@@ -201,7 +205,7 @@ def _augment(
     d: int,
     tr: Any,
     rcap: Any,
-    parent: Any,
+    node: Any,
     off: Any,
     k: int,
     stack: Any,
@@ -214,15 +218,15 @@ def _augment(
     w = v + off[d]
     bottleneck = rcap[v * k + d]
     i = v
-    while parent[i] != _TERMINAL:
-        a = parent[i]
+    while node[i, _PARENT] != _TERMINAL:
+        a = node[i, _PARENT]
         p = i + off[a]
         bottleneck = min(bottleneck, rcap[p * k + k - 1 - a])
         i = p
     bottleneck = min(bottleneck, tr[i])
     i = w
-    while parent[i] != _TERMINAL:
-        a = parent[i]
+    while node[i, _PARENT] != _TERMINAL:
+        a = node[i, _PARENT]
         bottleneck = min(bottleneck, rcap[i * k + a])
         i += off[a]
     bottleneck = min(bottleneck, -tr[i])
@@ -230,35 +234,35 @@ def _augment(
     rcap[w * k + k - 1 - d] += bottleneck
     rcap[v * k + d] -= bottleneck
     i = v
-    while parent[i] != _TERMINAL:
-        a = parent[i]
+    while node[i, _PARENT] != _TERMINAL:
+        a = node[i, _PARENT]
         p = i + off[a]
         rcap[i * k + a] += bottleneck
         rcap[p * k + k - 1 - a] -= bottleneck
         if rcap[p * k + k - 1 - a] == 0:
-            parent[i] = _ORPHAN
+            node[i, _PARENT] = _ORPHAN
             stack[n_stack] = i
             n_stack += 1
         i = p
     tr[i] -= bottleneck
     if tr[i] == 0:
-        parent[i] = _ORPHAN
+        node[i, _PARENT] = _ORPHAN
         stack[n_stack] = i
         n_stack += 1
     i = w
-    while parent[i] != _TERMINAL:
-        a = parent[i]
+    while node[i, _PARENT] != _TERMINAL:
+        a = node[i, _PARENT]
         p = i + off[a]
         rcap[p * k + k - 1 - a] += bottleneck
         rcap[i * k + a] -= bottleneck
         if rcap[i * k + a] == 0:
-            parent[i] = _ORPHAN
+            node[i, _PARENT] = _ORPHAN
             stack[n_stack] = i
             n_stack += 1
         i = p
     tr[i] += bottleneck
     if tr[i] == 0:
-        parent[i] = _ORPHAN
+        node[i, _PARENT] = _ORPHAN
         stack[n_stack] = i
         n_stack += 1
     return n_stack
@@ -273,11 +277,10 @@ def _bk_maxflow(tr: Any, rcap: Any, off: Any, k: int, labels: Any) -> None:
     tree and 2 for free nodes (on the sink side of the cut returned).
     """
     n = tr.shape[0]
-    parent = np.full(n, _NONE, dtype=np.uint8)
-    is_sink = np.zeros(n, dtype=np.uint8)
-    nxt = np.full(n, -1, dtype=np.int32)
-    ts = np.zeros(n, dtype=np.int64)
-    dist = np.zeros(n, dtype=np.int32)
+    # One record per node (see _PARENT...): following a path touches one cache line.
+    node = np.zeros((n, 5), dtype=np.int32)
+    node[:, _PARENT] = _NONE
+    node[:, _NEXT] = -1
     queue = np.full(4, -1, dtype=np.int64)
     stack = np.empty(n, dtype=np.int64)  # orphans of one augmentation
     orphans = np.empty(n, dtype=np.int64)  # the FIFO queue of one adoption
@@ -285,73 +288,80 @@ def _bk_maxflow(tr: Any, rcap: Any, off: Any, k: int, labels: Any) -> None:
     time = 0
     for i in range(n):
         if tr[i] > 0:
-            parent[i] = _TERMINAL
-            dist[i] = 1
-            _set_active(i, nxt, queue)
+            node[i, _PARENT] = _TERMINAL
+            node[i, _DIST] = 1
+            _set_active(i, node, queue)
         elif tr[i] < 0:
-            parent[i] = _TERMINAL
-            is_sink[i] = 1
-            dist[i] = 1
-            _set_active(i, nxt, queue)
+            node[i, _PARENT] = _TERMINAL
+            node[i, _SINK] = 1
+            node[i, _DIST] = 1
+            _set_active(i, node, queue)
 
     current = -1
     while True:
         i = current
         if i >= 0:
-            nxt[i] = -1
-            if parent[i] == _NONE:
+            node[i, _NEXT] = -1
+            if node[i, _PARENT] == _NONE:
                 i = -1
         if i < 0:
-            i = _next_active(nxt, parent, queue)
+            i = _next_active(node, queue)
             if i < 0:
                 break
         # Growth: find an arc from the source tree to the sink tree.
         mid_v = -1
         mid_d = -1
         base = i * k
-        if is_sink[i] == 0:
+        if node[i, _SINK] == 0:
             for d in range(k):
                 if rcap[base + d] > 0:
                     j = i + off[d]
-                    if parent[j] == _NONE:
-                        is_sink[j] = 0
-                        parent[j] = k - 1 - d
-                        ts[j] = ts[i]
-                        dist[j] = dist[i] + 1
-                        _set_active(j, nxt, queue)
-                    elif is_sink[j] == 1:
+                    if node[j, _PARENT] == _NONE:
+                        node[j, _SINK] = 0
+                        node[j, _PARENT] = k - 1 - d
+                        node[j, _TS] = node[i, _TS]
+                        node[j, _DIST] = node[i, _DIST] + 1
+                        _set_active(j, node, queue)
+                    elif node[j, _SINK] == 1:
                         mid_v = i
                         mid_d = d
                         break
-                    elif ts[j] <= ts[i] and dist[j] > dist[i]:
-                        parent[j] = k - 1 - d
-                        ts[j] = ts[i]
-                        dist[j] = dist[i] + 1
+                    elif (
+                        node[j, _TS] <= node[i, _TS] and node[j, _DIST] > node[i, _DIST]
+                    ):
+                        node[j, _PARENT] = k - 1 - d
+                        node[j, _TS] = node[i, _TS]
+                        node[j, _DIST] = node[i, _DIST] + 1
         else:
             for d in range(k):
                 j = i + off[d]
                 if rcap[j * k + k - 1 - d] > 0:
-                    if parent[j] == _NONE:
-                        is_sink[j] = 1
-                        parent[j] = k - 1 - d
-                        ts[j] = ts[i]
-                        dist[j] = dist[i] + 1
-                        _set_active(j, nxt, queue)
-                    elif is_sink[j] == 0:
+                    if node[j, _PARENT] == _NONE:
+                        node[j, _SINK] = 1
+                        node[j, _PARENT] = k - 1 - d
+                        node[j, _TS] = node[i, _TS]
+                        node[j, _DIST] = node[i, _DIST] + 1
+                        _set_active(j, node, queue)
+                    elif node[j, _SINK] == 0:
                         mid_v = j
                         mid_d = k - 1 - d
                         break
-                    elif ts[j] <= ts[i] and dist[j] > dist[i]:
-                        parent[j] = k - 1 - d
-                        ts[j] = ts[i]
-                        dist[j] = dist[i] + 1
+                    elif (
+                        node[j, _TS] <= node[i, _TS] and node[j, _DIST] > node[i, _DIST]
+                    ):
+                        node[j, _PARENT] = k - 1 - d
+                        node[j, _TS] = node[i, _TS]
+                        node[j, _DIST] = node[i, _DIST] + 1
         time += 1
+        if time == _TIME_LIMIT:  # 32-bit timestamps: start a new epoch (marks only
+            node[:, _TS] = 0  # guide the search; they never decide the cut)
+            time = 1
         if mid_v < 0:
             current = -1
             continue
-        nxt[i] = i  # stays active: it may touch the other tree again
+        node[i, _NEXT] = i  # stays active: it may touch the other tree again
         current = i
-        n_stack = _augment(mid_v, mid_d, tr, rcap, parent, off, k, stack, 0)
+        n_stack = _augment(mid_v, mid_d, tr, rcap, node, off, k, stack, 0)
         # Adoption: each orphan of the augmentation, newest first, then the
         # orphans its failure creates, first in first out.
         while n_stack > 0:
@@ -362,18 +372,18 @@ def _bk_maxflow(tr: Any, rcap: Any, off: Any, k: int, labels: Any) -> None:
             while orphan_ends[0] < orphan_ends[1]:
                 o = orphans[orphan_ends[0]]
                 orphan_ends[0] += 1
-                if is_sink[o] == 1:  # two inlined copies, one per tree
+                if node[o, _SINK] == 1:  # two inlined copies, one per tree
                     _process_orphan(
-                        o, True, time, rcap, parent, is_sink, ts, dist, nxt, off,
+                        o, True, time, rcap, node, off,
                         k, queue, orphans, orphan_ends,
                     )  # fmt: skip
                 else:
                     _process_orphan(
-                        o, False, time, rcap, parent, is_sink, ts, dist, nxt, off,
+                        o, False, time, rcap, node, off,
                         k, queue, orphans, orphan_ends,
                     )  # fmt: skip
     for i in range(n):  # 0: source tree, 1: sink tree, 2: free
-        labels[i] = 2 if parent[i] == _NONE else is_sink[i]
+        labels[i] = 2 if node[i, _PARENT] == _NONE else node[i, _SINK]
 
 
 @_jit
