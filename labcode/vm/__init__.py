@@ -2,7 +2,7 @@ r"""A tiny language compiled for a stack machine and for a register machine.
 
 The language is a subset of Python: integer variables, assignment (also ``+=``
 and friends), ``+ - * // %``, unary minus, comparisons, ``if``/``elif``/``else``
-and ``while``. Source is parsed with the standard :mod:`ast` module; anything else
+and ``while``. Source is parsed with the standard ``ast`` module; anything else
 is rejected with an error naming the construct and its line.
 
 Two compilers translate the same program:
@@ -30,8 +30,8 @@ and the instructions and registers of a program
 so the depth of nesting is bounded only by what Python's parser accepts (a
 :class:`CompileError` beyond it).
 
-**Modules.** The package has one module per part, and this module re-exports their public
-names:
+**Modules.** The package has one module per part, and this module re-exports
+their public names:
 
 - :mod:`labcode.vm.instructions`: the typed instruction records of both
   machines, :class:`Program` (listing and size) and the encodings;
@@ -98,11 +98,12 @@ __all__ = [
 # Re-bound here with their documentation, so the API page documents them under
 # labcode.vm (autodoc reads ``#:`` comments from the module that names them).
 
-#: Byte sizes of the stack machine's encoding, after JVM bytecode: ``LOAD``/
-#: ``STORE`` of slots 0-3 take one byte (``iload_0``), others two; ``PUSH`` takes
-#: one byte for -1..5 (``iconst``), two for -128..127 (``bipush``), three for
-#: 16-bit values (``sipush``) and two for anything else (``ldc`` from the constant
-#: pool); ``IINC slot, c`` three; branches three (a 16-bit offset); operators one.
+#: Byte sizes of the stack machine's encoding, which follows JVM bytecode.
+#: ``LOAD``/``STORE`` of slots 0-3 take one byte (``iload_0``), others two;
+#: ``PUSH`` takes one byte for -1..5 (``iconst``), two for -128..127 (``bipush``),
+#: three for 16-bit values (``sipush``) and two for anything else (``ldc`` from
+#: the constant pool); ``IINC slot, c`` three; branches three (a 16-bit offset);
+#: operators one.
 STACK_SIZES = _instructions.STACK_SIZES
 #: Byte sizes of the register machine's encoding, after Dalvik bytecode (16-bit
 #: code units): two bytes for ``MOVE``, ``NEG`` and two-address arithmetic
@@ -129,5 +130,5 @@ MAX_TRACE_CHARS = _machines.MAX_TRACE_CHARS
 MAX_CODE_LENGTH = _verifier.MAX_CODE_LENGTH
 #: The most variables, and registers, a program may have (:func:`verify`).
 MAX_REGISTERS = _verifier.MAX_REGISTERS
-#: Benchmark programs of the page and tests: name -> (source, inputs).
+#: Benchmark programs of the page and tests, name -> (source, inputs).
 BENCHMARKS = _programs.BENCHMARKS

@@ -1,7 +1,7 @@
 """The front end of the tiny language: parse, check the subset, find the inputs.
 
 Internal to :mod:`labcode.vm` (the compilers use it); the public names are
-re-exported there. The source is parsed with :mod:`ast`; every node is checked
+re-exported there. The source is parsed with ``ast``; every node is checked
 against the subset, anything else being a :class:`~labcode.vm.CompileError` that
 names the construct and its line. Nothing here recurses on the Python stack:
 the tree is checked with an explicit stack, and the recursive passes (the input

@@ -100,11 +100,12 @@ COMPARISONS: dict[str, tuple[str, str]] = {
     "ne": ("eq", "ne"),
 }
 
-#: The stack machine's encoding follows JVM bytecode: ``LOAD``/``STORE`` of slots
-#: 0-3 take one byte (``iload_0``), others two; ``PUSH`` takes one byte for -1..5
-#: (``iconst``), two for -128..127 (``bipush``), three for 16-bit values
-#: (``sipush``) and two for anything else (``ldc`` from the constant pool);
-#: ``IINC slot, c`` three; branches three (a 16-bit offset); operators one.
+#: The stack machine's encoding, which follows JVM bytecode.
+#: ``LOAD``/``STORE`` of slots 0-3 take one byte (``iload_0``), others two;
+#: ``PUSH`` takes one byte for -1..5 (``iconst``), two for -128..127 (``bipush``),
+#: three for 16-bit values (``sipush``) and two for anything else (``ldc`` from
+#: the constant pool); ``IINC slot, c`` three; branches three (a 16-bit offset);
+#: operators one.
 STACK_SIZES = {
     "LOAD/STORE short": 1,
     "LOAD/STORE": 2,
@@ -116,13 +117,13 @@ STACK_SIZES = {
     "branch": 3,
     "operator": 1,
 }
-#: The register machine's encoding follows Dalvik bytecode (16-bit code units):
-#: two bytes for ``MOVE``, ``NEG`` and two-address arithmetic (``add-int/2addr``:
-#: the destination is the first operand) when every register is below 16, and
-#: for ``LOADK`` of -8..7 (``const/4``); four bytes for three-address arithmetic,
-#: arithmetic with an 8-bit literal (``add-int/lit8``), compare-and-branch, a
-#: 16-bit ``LOADK``, and ``JUMP`` (``goto/16``); six bytes for a 32-bit ``LOADK``
-#: and ten for a wider one (``const-wide``).
+#: The register machine's encoding, which follows Dalvik bytecode (16-bit code
+#: units). Two bytes for ``MOVE``, ``NEG`` and two-address arithmetic
+#: (``add-int/2addr``: the destination is the first operand) when every register
+#: is below 16, and for ``LOADK`` of -8..7 (``const/4``); four bytes for
+#: three-address arithmetic, arithmetic with an 8-bit literal (``add-int/lit8``),
+#: compare-and-branch, a 16-bit ``LOADK``, and ``JUMP`` (``goto/16``); six bytes
+#: for a 32-bit ``LOADK`` and ten for a wider one (``const-wide``).
 REGISTER_SIZES = {
     "short (2addr, move, neg, const/4)": 2,
     "default": 4,
@@ -265,7 +266,7 @@ class Program:
     ----------
     kind : {'stack', 'register'}
         The machine it runs on.
-    code : list of Instruction
+    code : list
         Typed instruction records (see the table in :mod:`labcode.vm.instructions`);
         the first field of each is the opcode name.
     variables : list of str

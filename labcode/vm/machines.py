@@ -69,8 +69,8 @@ class RunResult(NamedTuple):
 
     Attributes
     ----------
-    variables : dict of str to int
-        The final value of every variable of the program.
+    variables : dict
+        The final value of every variable of the program, by name.
     steps : int
         The number of VM instructions executed.
     """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __all__ = ["BENCHMARKS"]
 
-#: Benchmark programs of the page and tests: name -> (source, inputs).
+#: Benchmark programs of the page and tests, name -> (source, inputs).
 BENCHMARKS: dict[str, tuple[str, dict[str, int]]] = {
     "gcd": (
         """\
