@@ -41,7 +41,8 @@ The contract
    moment orders, program sizes) has a documented limit or an algorithm that
    does not blow up. Hitting a limit is a ``ValueError`` that says the limit
    (``maximum=`` of :func:`check_int`, :func:`check_size`). :data:`MAX_ELEMENTS`
-   bounds the elements of any temporary array labcode allocates.
+   bounds the elements of any temporary array labcode allocates, and
+   :data:`MAX_NAIVE_STEPS` the loop iterations of a naive twin.
 6. **Results are finite for finite input, or the call raises.** Arithmetic that
    could overflow is done in a safe form (scaled norms, log space), and where a
    computation diverges (gradient descent or training with too large a step) the
@@ -70,6 +71,7 @@ from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "MAX_ELEMENTS",
+    "MAX_NAIVE_STEPS",
     "FloatArray",
     "IntArray",
     "as_float_array",
@@ -96,6 +98,10 @@ IntArray: TypeAlias = NDArray[np.intp]
 #: The most elements any array that labcode allocates may have (2**27, 1 GiB of
 #: float64). Inputs whose work would need more are refused before allocating.
 MAX_ELEMENTS = 1 << 27
+#: The most Python-level loop iterations a naive twin (``*_naive``) runs: the
+#: twins are for reading and checking on small inputs; bigger ones belong to
+#: the fast path.
+MAX_NAIVE_STEPS = 10**7
 
 
 def format_shape(shape: tuple[int, ...]) -> str:
@@ -374,7 +380,9 @@ def check_shape(
     raise ValueError(msg)
 
 
-def check_size(count: int, name: str, limit: int, *, detail: str = "") -> None:
+def check_size(
+    count: int, name: str, limit: int, *, detail: str = "", unit: str = "elements"
+) -> None:
     """Raise ValueError if `count` elements (or steps) exceed `limit`.
 
     Parameters
@@ -387,6 +395,8 @@ def check_size(count: int, name: str, limit: int, *, detail: str = "") -> None:
         The most allowed.
     detail : str, optional
         What was passed, for example ``"sigma = 1e5 on a (10, 10) image"``.
+    unit : str, optional
+        What is counted: ``"elements"`` (memory) or ``"loop steps"`` (work).
 
     Examples
     --------
@@ -398,8 +408,8 @@ def check_size(count: int, name: str, limit: int, *, detail: str = "") -> None:
     """
     if count <= limit:
         return
-    what = f"{detail} ({count} elements)" if detail else f"{count} elements"
-    msg = f"{name} must need at most {limit} elements; got {what}"
+    what = f"{detail} ({count} {unit})" if detail else f"{count} {unit}"
+    msg = f"{name} must need at most {limit} {unit}; got {what}"
     raise ValueError(msg)
 
 

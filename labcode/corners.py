@@ -44,6 +44,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage, special
 
 from labcode._validation import (
+    MAX_NAIVE_STEPS,
     FloatArray,
     as_float_array,
     as_numeric_array,
@@ -51,6 +52,7 @@ from labcode._validation import (
     check_choice,
     check_int,
     check_real,
+    check_size,
     format_shape,
 )
 
@@ -651,6 +653,13 @@ def harris_response_naive(
     # taps beyond the image read only zeros and are left out.
     radius = _radius(s)
     reach = max(h, w) if radius is None else min(radius, max(h, w))
+    check_size(
+        h * w * (2 * reach + 1) ** 2,
+        "image and sigma",
+        MAX_NAIVE_STEPS,
+        detail=f"a {h}x{w} image, window radius {reach}; use harris_response",
+        unit="loop steps",
+    )
     log_z = _log_normaliser(s, radius) if reach else 0.0
 
     def g(x: int) -> float:

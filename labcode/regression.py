@@ -31,10 +31,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labcode._validation import (
+    MAX_NAIVE_STEPS,
     FloatArray,
     as_float_array,
     check_int,
     check_real,
+    check_size,
     format_shape,
 )
 
@@ -262,6 +264,13 @@ def mse_gradient_naive(X: ArrayLike, y: ArrayLike, theta: ArrayLike) -> FloatArr
     """
     X_arr, y_arr, theta_arr = _check_problem(X, y, theta)
     m, n = X_arr.shape
+    check_size(
+        m * n * max(1, theta_arr.size // n),
+        "X and theta",
+        MAX_NAIVE_STEPS,
+        detail=f"X of shape {format_shape(X_arr.shape)}; use mse_gradient",
+        unit="loop steps",
+    )
     theta2 = theta_arr.reshape(n, -1)
     y2 = y_arr.reshape(m, -1)
     grad = np.zeros_like(theta2)

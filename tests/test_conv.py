@@ -587,3 +587,11 @@ def test_backward_overflow_from_finite_inputs_raises(layer):
     w = np.full((1, 1, 2, 2), 1e200)
     with pytest.raises(ValueError, match="dout, x, w must be small enough"):
         layer(np.full((1, 1, 2, 2), 1e200), x, w)
+
+
+def test_naive_layers_bound_their_loops():
+    x, w = np.zeros((2, 1, 2000, 2000)), np.zeros((2, 1, 1, 1))
+    with pytest.raises(ValueError, match="x and w must need at most 10000000 loop"):
+        conv_forward_naive(x, w)
+    with pytest.raises(ValueError, match="x and w must need at most 10000000 loop"):
+        conv_backward_naive(np.zeros((2, 2, 2000, 2000)), x, w)

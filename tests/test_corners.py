@@ -394,3 +394,10 @@ def test_corner_peaks_huge_min_distance_and_bool():
     ]
     with pytest.raises(TypeError, match="exclude_border must be a bool"):
         corner_peaks(r, exclude_border=None)
+
+
+def test_naive_twin_bounds_its_loops():
+    with pytest.raises(
+        ValueError, match="image and sigma must need at most 10000000 loop"
+    ):
+        harris_response_naive(np.zeros((200, 200)), sigma=3.0)

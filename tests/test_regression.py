@@ -325,3 +325,8 @@ def test_naive_gradient_overflow_raises():
     X = np.array([[1e300, 0.0], [0.0, 1.0]])
     with pytest.raises(ValueError, match="must give a finite gradient"):
         mse_gradient_naive(X, [0.0, 0.0], [1e10, 0.0])
+
+
+def test_naive_gradient_bounds_its_loops():
+    with pytest.raises(ValueError, match="X and theta must need at most 10000000 loop"):
+        mse_gradient_naive(np.zeros((10**5, 200)), np.zeros(10**5), np.zeros(200))

@@ -279,3 +279,11 @@ def test_as_int_array():
 def test_as_int_array_float16_labels_without_warning():
     out = as_int_array(np.array([0.0, 2.0], dtype=np.float16), "y")
     assert out.tolist() == [0, 2]
+
+
+def test_check_size_units():
+    with pytest.raises(
+        ValueError,
+        match=r"^x must need at most 5 loop steps; got a loop \(6 loop steps\)$",
+    ):
+        check_size(6, "x", 5, detail="a loop", unit="loop steps")

@@ -42,6 +42,7 @@ from numpy.typing import ArrayLike
 
 from labcode._validation import (
     MAX_ELEMENTS,
+    MAX_NAIVE_STEPS,
     FloatArray,
     as_float_array,
     check_int,
@@ -121,6 +122,17 @@ def _bias(b: ArrayLike | None, n_filters: int, dtype: np.dtype[Any]) -> FloatArr
         )
         raise ValueError(msg)
     return b_arr
+
+
+def _check_naive_size(windows: int) -> None:
+    """Refuse more window positions than a naive loop should visit."""
+    check_size(
+        windows,
+        "x and w",
+        MAX_NAIVE_STEPS,
+        detail="windows of a naive loop; use the fast layer",
+        unit="loop steps",
+    )
 
 
 def _check_dout(dout: ArrayLike, shape: tuple[int, ...]) -> FloatArray:
@@ -221,6 +233,7 @@ def conv_forward_naive(
     x_arr, w_arr, stride, pad, h_out, w_out = _layer_inputs(x, w, stride, pad)
     n, _, _, _ = x_arr.shape
     f, _, hh, ww = w_arr.shape
+    _check_naive_size(n * f * h_out * w_out)
     bias = _bias(b, f, x_arr.dtype)
     xp = np.pad(x_arr, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     out = np.empty((n, f, h_out, w_out), dtype=x_arr.dtype)
@@ -286,6 +299,7 @@ def conv_backward_naive(
     x_arr, w_arr, stride, pad, h_out, w_out = _layer_inputs(x, w, stride, pad)
     n, _, h, wd = x_arr.shape
     f, _, hh, ww = w_arr.shape
+    _check_naive_size(n * f * h_out * w_out)
     d = _check_dout(dout, (n, f, h_out, w_out))
     dtype = np.result_type(x_arr.dtype, d.dtype)
     xp = np.pad(x_arr, ((0, 0), (0, 0), (pad, pad), (pad, pad))).astype(dtype)
