@@ -275,6 +275,47 @@ def test_slow_clients_get_408_and_others_are_served(server):
         assert_problem(status, headers, body, 408)
 
 
+@pytest.mark.parametrize("split", [20, 150], ids=["in-the-head", "in-the-body"])
+def test_slow_requests_hold_no_thread(tmp_path, split):
+    """4 clients stalled mid-request, 2 threads, a 30 s deadline: others are served.
+
+    Were a stalled head or body read in a thread, both threads would be held
+    for the whole deadline and the normal requests (5 s timeout) could not be
+    answered.
+    """
+    process, port = start(tmp_path, "--read-timeout", "30", "--threads", "2")
+    context = ssl.create_default_context(cafile=str(tmp_path / "tls" / "ca.pem"))
+    body = json.dumps({"name": "Slow", "email": "slow@example.org"}).encode()
+    request = (
+        b"POST /v1/users HTTP/1.1\r\nHost: localhost\r\n"
+        b"Authorization: Bearer writer-key\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    assert 0 < split < len(request)
+    slow = [tls_socket(port, context) for _ in range(4)]
+    try:
+        for sock in slow:
+            sock.sendall(request[:split])
+        time.sleep(0.5)  # the server has the first part of each request
+        statuses = []
+        for _ in range(5):
+            connection = http.client.HTTPSConnection(
+                "localhost", port, context=context, timeout=5
+            )
+            connection.request("GET", "/v1/users", headers=READ)
+            statuses.append(connection.getresponse().status)
+            connection.close()
+        for sock in slow:  # complete them: every stalled request is then served
+            sock.sendall(request[split:])
+        answers = [read_response(sock)[0] for sock in slow]
+    finally:
+        for sock in slow:
+            sock.close()
+        assert stop(process) == 0
+    assert statuses == [200] * 5
+    assert sorted(answers) == [201, 409, 409, 409]  # one user, then the same email
+
+
 def test_silent_connections_never_block_others(server):
     port, context = server
     silent = [

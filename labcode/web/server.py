@@ -8,8 +8,9 @@ it does not do out of the box, ``LabcodeWorker`` adds:
 - **a deadline per request**: the TLS handshake, the request line, the headers
   and the body must all arrive within `read_timeout` seconds of the first byte,
   whatever the pace (a client sending a byte a second gets 408 and is closed);
-  until a ClientHello or a request head has fully arrived, a connection waits
-  in the worker's selector, so silent and slow clients never hold a thread;
+  until a ClientHello or a whole request (head, and a body of known length
+  up to 64 KiB) has arrived, a connection waits in the worker's selector, so
+  silent and slow clients never hold a thread;
   silent ones are closed after the keep-alive timeout;
 - **fast refusal**: past `max_connections` open connections a new one is
   accepted and reset at once, instead of waiting in the listen backlog;
@@ -56,6 +57,8 @@ __all__ = ["LabcodeWorker", "ServerConfig", "serve"]
 
 #: Request heads larger than this go to a thread at once (the parser answers 431).
 _HEAD_LIMIT = 64 * 1024
+#: Bodies up to this size (the app's limit) are gathered before a thread is taken.
+_BODY_LIMIT = 64 * 1024
 #: Longest drain of a closing connection (RFC 9112 9.6 lingering close).
 _LINGER = 2.0
 #: Timeout of each write of a response (a client that stops reading is dropped).
@@ -137,6 +140,23 @@ class _DeadlineSocket:
         return getattr(self._conn.sock, name)
 
 
+def _body_length(head: bytes) -> int | None:
+    """Bytes of body to gather after `head`, or None to hand the request on now."""
+    lengths = []
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name in (b"transfer-encoding", b"expect"):
+            return None
+        if name == b"content-length":
+            lengths.append(value.strip())
+    if not lengths:
+        return 0
+    if len(lengths) > 1 or not lengths[0].isdigit() or int(lengths[0]) > _BODY_LIMIT:
+        return None  # the parser or the app answers it (400, 413)
+    return int(lengths[0])
+
+
 class _HandshakeFailed(Exception):
     """No TLS session: nothing can be answered, the connection is closed."""
 
@@ -185,8 +205,8 @@ class _Conn(gthread.TConn):  # type: ignore[misc]
     def gather(self, read_timeout: float) -> bool | None:
         """Read what has arrived, without blocking.
 
-        Returns True once a whole request head is buffered (or more than fits in
-        one), False to wait for more, None if the peer closed or failed.
+        Returns True once a whole request is buffered (see :meth:`complete`),
+        False to wait for more, None if the peer closed or failed.
         """
         while True:
             try:
@@ -200,8 +220,22 @@ class _Conn(gthread.TConn):  # type: ignore[misc]
             if not self.head:
                 self.deadline = time.monotonic() + read_timeout
             self.head += data
-            if b"\r\n\r\n" in self.head or len(self.head) > _HEAD_LIMIT:
+            if self.complete():
                 return True
+
+    def complete(self) -> bool:
+        """Whether the gathered bytes hold a whole request a thread can serve at once.
+
+        A head, plus its body when a Content-Length (at most the app's limit)
+        announces one; chunked bodies, ``Expect`` (the client waits for 100
+        Continue) and heads too large to gather go to a thread as soon as the
+        head is there, or at once.
+        """
+        end = self.head.find(b"\r\n\r\n")
+        if end < 0:
+            return len(self.head) > _HEAD_LIMIT
+        need = _body_length(self.head[:end])
+        return need is None or len(self.head) >= end + 4 + need
 
     def close(self, graceful: bool = False) -> None:
         """Close; a graceful close drains in the worker's selector, not in a thread."""
@@ -269,8 +303,8 @@ class LabcodeWorker(gthread.ThreadWorker):  # type: ignore[misc]
     """gunicorn's threaded worker with deadlines, fast refusal and problem+json.
 
     A thread is taken only by a connection that has something to do: a TLS
-    handshake whose ClientHello has arrived, or a request whose head is
-    complete. Until then the connection waits in the worker's selector, where
+    handshake whose ClientHello has arrived, or a request whose head (and body
+    of known length) is complete. Until then the connection waits in the worker's selector, where
     its bytes are gathered without blocking, so idle and slow clients cost a
     socket, not a thread. Configured through :func:`serve`.
     """
