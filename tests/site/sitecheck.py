@@ -194,8 +194,13 @@ _RUNNER = r"""
 import doctest, sys
 text = sys.stdin.read()
 code, doc = text.split("\0")
-# 1. What the copy button puts on the clipboard runs as it is.
-exec(compile(code, "<copied snippet>", "exec"), {"__name__": "__main__"})
+# 1. What the copy button puts on the clipboard runs as it is (or raises the error
+#    the snippet shows on purpose, as a traceback that step 2 then checks exactly).
+try:
+    exec(compile(code, "<copied snippet>", "exec"), {"__name__": "__main__"})
+except Exception as err:
+    if "Traceback (most recent call last)" not in doc or type(err).__name__ not in doc:
+        raise
 # 2. The displayed outputs are what the code prints, under pytest's flags.
 flags = int(sys.argv[1])
 test = doctest.DocTestParser().get_doctest(doc, {"__name__": "__main__"}, "snippet", None, 0)

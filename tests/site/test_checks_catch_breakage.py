@@ -82,6 +82,15 @@ def test_snippet_with_rounded_output_shown_is_reported(tmp_path):
     assert results[1] is None
 
 
+def test_snippet_that_shows_an_error_on_purpose_passes(tmp_path):
+    shown = '<div class="doctest highlight-default"><div class="highlight"><pre>&gt;&gt;&gt; int("x")\nTraceback (most recent call last):\n...\nValueError: invalid literal for int() with base 10: \'x\'\n</pre></div></div>'
+    wrong = '<div class="doctest highlight-default"><div class="highlight"><pre>&gt;&gt;&gt; int("x")\nTraceback (most recent call last):\n...\nTypeError: nope\n</pre></div></div>'
+    write(tmp_path, "index.html", shown + wrong)
+    results = [sitecheck.run_snippet(s) for s in sitecheck.snippets(tmp_path)]
+    assert results[0] is None
+    assert "ValueError" in results[1]
+
+
 def test_external_script_is_blocked_and_reported(tmp_path, browser):
     write(
         tmp_path,
