@@ -65,6 +65,7 @@ from labcode.vm.compilers import CompileError, compile_register, compile_stack
 from labcode.vm.instructions import Program
 from labcode.vm.machines import (
     IntegerLimitExceeded,
+    MissingInputError,
     RunResult,
     StepLimitExceeded,
     run,
@@ -85,6 +86,7 @@ __all__ = [
     "STACK_SIZES",
     "CompileError",
     "IntegerLimitExceeded",
+    "MissingInputError",
     "Program",
     "RunResult",
     "StepLimitExceeded",

@@ -40,6 +40,7 @@ __all__ = [
     "MAX_TRACE_CHARS",
     "MAX_TRACE_STEPS",
     "IntegerLimitExceeded",
+    "MissingInputError",
     "RunResult",
     "StepLimitExceeded",
     "run",
@@ -62,6 +63,14 @@ class StepLimitExceeded(RuntimeError):
 
 class IntegerLimitExceeded(ValueError):
     """Raised when a program computes an integer of more than MAX_INT_BITS bits."""
+
+
+class MissingInputError(NameError, TypeError):
+    """An input the program needs was not passed.
+
+    A ``NameError``, as Python's for a variable read before it is assigned, and a
+    ``TypeError``, as Python's for a missing argument (the library's contract).
+    """
 
 
 class RunResult(NamedTuple):
@@ -334,7 +343,7 @@ def _initial_values(program: Program, inputs: Mapping[str, object]) -> dict[str,
     if missing:
         wanted = ", ".join(f"{m}=..." for m in missing)
         msg = f"the program may read {missing} before assigning them; pass {wanted}"
-        raise NameError(msg)
+        raise MissingInputError(msg)
     return values
 
 
@@ -367,8 +376,9 @@ def run(program: Program, /, max_steps: int = 10_000_000, **inputs: int) -> RunR
         (a ``ValueError``) if the program computes an integer of more than
         :data:`~labcode.vm.MAX_INT_BITS` bits, where Python would go on until the
         memory runs out.
-    NameError
-        If an input the program needs is missing.
+    MissingInputError
+        (a ``NameError`` and a ``TypeError``) if an input the program needs is
+        missing.
     ZeroDivisionError
         On ``//`` or ``%`` by zero, as Python.
     TypeError
@@ -433,7 +443,7 @@ def trace(
 
     Raises
     ------
-    TypeError, ValueError, NameError, ZeroDivisionError, IntegerLimitExceeded
+    TypeError, ValueError, MissingInputError, ZeroDivisionError, IntegerLimitExceeded
         As :func:`run`.
 
     Examples

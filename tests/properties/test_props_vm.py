@@ -3,7 +3,8 @@
 Valid programs must compute what Python computes on both machines, and ``trace``
 must agree with ``run``; hostile arguments must give ValueError/TypeError naming
 a parameter, or one of the documented signals (CompileError for a bad source,
-StepLimitExceeded, ZeroDivisionError as Python, NameError for a missing input).
+StepLimitExceeded, ZeroDivisionError as Python; a missing input is a
+MissingInputError, a TypeError naming it and a NameError as in Python).
 A program edited by hand runs cleanly or is refused naming ``program`` (the
 verifier); integers stay within MAX_INT_BITS (IntegerLimitExceeded, a ValueError
 naming ``program``), so no program fills the memory within its step limit.
@@ -39,7 +40,7 @@ from labcode.vm.verifier import verify
 SOURCE = "s = 0\nwhile n > 0:\n    s += n * n\n    n -= 1\n"
 STACK = compile_stack(SOURCE)
 REGISTER = compile_register(SOURCE)
-SIGNALS = (CompileError, StepLimitExceeded, ZeroDivisionError, NameError)
+SIGNALS = (CompileError, StepLimitExceeded, ZeroDivisionError)
 
 ENTRIES = [
     Entry(
