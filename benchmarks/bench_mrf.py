@@ -133,7 +133,7 @@ def _pymaxflow(
         # the sink segment (True) is label 1.
         graph.add_grid_tedges(ids, unary[..., 1], unary[..., 0])
         graph.maxflow()
-        return graph.get_grid_segments(ids).astype(np.intp)
+        return np.asarray(graph.get_grid_segments(ids), dtype=np.intp)
 
     return run
 

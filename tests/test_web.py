@@ -13,6 +13,10 @@ import urllib.error
 import urllib.request
 
 import pytest
+
+# labcode.web needs the `web` extra; `nox -s core` runs without it.
+pytest.importorskip("flask", reason="needs the web extra: pip install 'labcode[web]'")
+
 from werkzeug.serving import make_server
 
 from labcode.web import create_app
@@ -268,7 +272,7 @@ def test_concurrent_writers_lose_nothing():
         t.join()
     assert failures == []
     c = app.test_client()
-    seen = set()
+    seen: set[str] = set()
     for offset in range(0, 2000, 100):
         page = c.get(f"/v1/users?offset={offset}&limit=100", headers=READ).get_json()
         assert page["total"] == 2000
@@ -414,6 +418,8 @@ def test_cli_serves_and_stops_on_sigterm(tmp_path):
         text=True,
         env=env,
     )
+    assert process.stdout is not None
+    assert process.stderr is not None
     try:
         line = process.stdout.readline().strip()
         assert line.startswith("Serving https://127.0.0.1:")
