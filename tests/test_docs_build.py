@@ -1,14 +1,16 @@
 """The site's build machinery: failing cells fail the build, and nothing is stale.
 
-Each test builds a two-page copy of the site's configuration (docs/conf.py with
+Each test builds a small copy of the site's configuration (docs/conf.py with
 the same extensions and execution settings) in a temporary folder, with a tiny
-module standing in for labcode, and runs ``sphinx-build`` the way ``nox -s docs``
-does. A build takes a few seconds (one Jupyter kernel per executed page).
+package standing in for labcode, and runs ``sphinx-build`` the way ``nox -s docs``
+does (in parallel). A build takes a few seconds (one Jupyter kernel per executed
+page).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 import textwrap
@@ -36,15 +38,21 @@ kernelspec:
 ```{{code-cell}} ipython3
 import sys
 sys.path.insert(0, {pkg_parent!r})
-import fakelab
-print("value is", fakelab.VALUE)
+{imports}
+print("value is", VALUE)
 {extra}
 ```
 """
 
 
 class Site:
-    """A miniature copy of the site in `root`, built with the real conf.py."""
+    """A miniature copy of the site in `root`, built with the real conf.py.
+
+    The package ``fakelab`` stands in for labcode: ``fakelab.core`` holds VALUE,
+    ``fakelab.mid`` imports it, ``fakelab.other`` is independent. ``page``
+    imports ``fakelab.mid`` (so, through it, ``fakelab.core``); ``other`` imports
+    ``fakelab.other``. Five pages without code make Sphinx read in parallel.
+    """
 
     def __init__(self, root: Path) -> None:
         self.src = root / "docs"
@@ -52,26 +60,48 @@ class Site:
         self.out = self.src / "_build" / "html"
         self.src.mkdir()
         self.pkg.mkdir()
+        (self.pkg / "__init__.py").write_text("")
+        (self.pkg / "mid.py").write_text("from .core import VALUE\n")
+        (self.pkg / "other.py").write_text("VALUE = 'other'\n")
         self.set_value(1)
         conf = f"""
-            import runpy
+            import runpy, sys
+            sys.path.insert(0, {str(root)!r})
             _real = runpy.run_path({str(REAL_CONF)!r})
             globals().update({{k: v for k, v in _real.items() if not k.startswith("__")}})
-            labcode_watched_sources = [{str(self.pkg)!r}]
+            labcode_package = "fakelab"
             labcode_examples_dir = ""
             nitpicky = False
             bibtex_bibfiles = [{str(REAL_CONF.parent / "references.bib")!r}]
         """
         (self.src / "conf.py").write_text(textwrap.dedent(conf))
-        (self.src / "index.md").write_text("# Home\n\n```{toctree}\npage\n```\n")
+        plain = [f"plain{i}" for i in range(5)]
+        for name in plain:
+            (self.src / f"{name}.md").write_text(f"# {name}\n\nNo code here.\n")
+        (self.src / "execution.md").write_text(
+            "# Execution\n\n```{labcode-exec-reasons}\n```\n"
+        )
+        toctree = "\n".join(["page", "other", "execution", *plain])
+        (self.src / "index.md").write_text(
+            f"# Home\n\n```{{toctree}}\n{toctree}\n```\n"
+        )
         self.set_page("")
+        self.set_page("", name="other", imports="from fakelab.other import VALUE")
 
     def set_value(self, value: int) -> None:
-        (self.pkg / "__init__.py").write_text(f"VALUE = {value}\n")
+        (self.pkg / "core.py").write_text(f"VALUE = {value}\n")
 
-    def set_page(self, extra: str) -> None:
-        text = PAGE.format(pkg_parent=str(self.pkg.parent), extra=extra)
-        (self.src / "page.md").write_text(text)
+    def set_page(
+        self,
+        extra: str,
+        *,
+        name: str = "page",
+        imports: str = "from fakelab.mid import VALUE",
+    ) -> None:
+        text = PAGE.format(
+            pkg_parent=str(self.pkg.parent), imports=imports, extra=extra
+        )
+        (self.src / f"{name}.md").write_text(text)
 
     def build(self) -> subprocess.CompletedProcess[str]:
         cmd = [
@@ -83,6 +113,9 @@ class Site:
             "-W",
             "--keep-going",
             "-n",
+            "-T",  # full tracebacks: a failing cell's error comes from the reader process
+            "-j",
+            "2",
             "-d",
             str(self.src / "_build" / "doctrees"),
             str(self.src),
@@ -92,12 +125,24 @@ class Site:
             cmd, capture_output=True, text=True, check=False, timeout=300
         )
 
-    def html(self) -> str:
-        return (self.out / "page.html").read_text()
+    def html(self, name: str = "page") -> str:
+        return (self.out / f"{name}.html").read_text()
+
+    def reasons(self) -> dict[str, str]:
+        """The execution statistics table: page -> why it ran."""
+        found = {}
+        for row in re.findall(
+            r"<tr[^>]*>(.*?)</tr>", self.html("execution"), re.DOTALL
+        ):
+            cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)
+            text = [" ".join(re.sub(r"<[^>]+>", " ", c).split()) for c in cells]
+            if text:
+                found[text[0]] = text[1]
+        return found
 
 
-def executed(result: subprocess.CompletedProcess[str]) -> bool:
-    return "page.md: Executing notebook" in result.stdout + result.stderr
+def executed(result: subprocess.CompletedProcess[str], name: str = "page") -> bool:
+    return f"{name}.md: Executing notebook" in result.stdout + result.stderr
 
 
 @pytest.fixture
@@ -105,23 +150,54 @@ def site(tmp_path: Path) -> Site:
     return Site(tmp_path)
 
 
-def test_labcode_change_re_executes_the_page(site: Site) -> None:
+def outputs(site: Site) -> dict[Path, int]:
+    return {p: p.stat().st_mtime_ns for p in site.out.rglob("*") if p.is_file()}
+
+
+def test_a_page_runs_again_only_when_its_inputs_change(site: Site) -> None:
     first = site.build()
     assert first.returncode == 0, first.stdout + first.stderr
-    assert executed(first)
+    assert executed(first, "page")
+    assert executed(first, "other")
     assert "value is 1" in site.html()
+    assert site.reasons() == {"other": "not in the cache", "page": "not in the cache"}
 
+    # Nothing changed: nothing is read, executed or rewritten.
+    before = outputs(site)
     again = site.build()
-    assert again.returncode == 0
-    assert not executed(again)
-    assert "no targets are out of date" in again.stdout
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "0 added, 0 changed, 0 removed" in again.stdout
+    assert not executed(again, "page")
+    assert not executed(again, "other")
+    assert outputs(site) == before
 
-    site.set_value(2)  # the "library" changes, the page does not
+    # A module the page imports through another one changes: that page runs,
+    # the other page (which does not import it) is not even read.
+    site.set_value(2)
     third = site.build()
     assert third.returncode == 0, third.stdout + third.stderr
-    assert executed(third)
+    assert executed(third, "page")
+    assert not executed(third, "other")
     assert "value is 2" in site.html()
     assert "value is 1" not in site.html()
+    assert site.reasons() == {"other": "cached", "page": "fakelab.core changed"}
+
+    # A page's own code changes: it alone runs.
+    site.set_page(
+        "print('edited')", name="other", imports="from fakelab.other import VALUE"
+    )
+    fourth = site.build()
+    assert fourth.returncode == 0, fourth.stdout + fourth.stderr
+    assert executed(fourth, "other")
+    assert not executed(fourth, "page")
+    assert site.reasons() == {"other": "source changed", "page": "cached"}
+
+    # Undoing the change to the module runs the page again (no stale output).
+    site.set_value(1)
+    fifth = site.build()
+    assert fifth.returncode == 0, fifth.stdout + fifth.stderr
+    assert executed(fifth, "page")
+    assert "value is 1" in site.html()
 
 
 def test_failing_cell_fails_the_build_naming_the_page(site: Site) -> None:
@@ -172,7 +248,8 @@ def test_a_third_party_script_fails_the_build(site: Site) -> None:
     )
 
 
-def test_find_remote_loads(tmp_path: Path) -> None:
+def test_find_remote_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(REPO / "docs" / "_ext"))  # its sibling modules
     spec = importlib.util.spec_from_file_location(
         "labcode_docs", REPO / "docs" / "_ext" / "labcode_docs.py"
     )
