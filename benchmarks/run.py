@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import sys
+import tomllib
 from pathlib import Path
 
 # Some machines set these to force OpenBLAS onto older kernels (a workaround for
@@ -40,7 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(ROOT))
 
-NAMES = ["conv", "corners", "mlp", "mrf", "web"]
+# The benchmarks are the ones the registry of topics names (topics.toml).
+with (ROOT / "topics.toml").open("rb") as _fh:
+    NAMES = [t["benchmark"] for t in tomllib.load(_fh)["topic"] if t["benchmark"]]
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
 
 

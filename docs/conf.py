@@ -68,8 +68,10 @@ nitpick_ignore_regex = [
     # numpydoc type vocabulary: "array_like", "ndarray", "optional", ...
     (
         _TYPE_ROLES,
-        r"array_like|ndarray|array|optional|scalar|callable|iterable of int|"
-        r"sequence|mapping|path|float64|str to int",
+        (
+            r"array_like|ndarray|array|optional|scalar|callable|iterable of int|"
+            r"sequence|mapping|path|float64|str to int"
+        ),
     ),
     # Shapes written the numpydoc way, split by napoleon: "(N,", "C", "H'", "t + 1",
     # "(layer_sizes[0], ...)": dimension names, numbers, parameters they come from.

@@ -523,6 +523,7 @@ def _download_links(
 
 def setup(app: Sphinx) -> dict[str, Any]:
     """Register the config values, the statistics table and the event handlers."""
+    app.setup_extension("labcode_topics")  # the registry's tables and toctrees
     # Paths are relative to the Sphinx source directory.
     app.add_config_value("labcode_package", "labcode", "env", str)
     app.add_config_value("labcode_root", "..", "env", str)
