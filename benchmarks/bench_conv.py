@@ -31,9 +31,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 from scipy import signal
 
 from benchmarks._timing import measure, measure_interleaved, settle
@@ -52,7 +54,7 @@ GOALS = {
 
 
 def _stages(
-    shape: tuple[int, int, int, int], f: int, k: int, dtype: type
+    shape: tuple[int, int, int, int], f: int, k: int, dtype: DTypeLike
 ) -> dict[str, dict[str, Callable[[], object]]]:
     """Plain-numpy re-enactments of each stage of the fast layer, per batch."""
     n, c, h, w = shape
@@ -168,13 +170,9 @@ def _layer_rows(quick: bool) -> list[Row]:
 
                 ours[name] = measure_interleaved(
                     {
-                        "matmul": lambda a=a: a @ a,
-                        "forward": lambda x=x, wt=wt, b=b: conv_forward(
-                            x, wt, b, pad=1
-                        ),
-                        "backward": lambda x=x, wt=wt, dout=dout: conv_backward(
-                            dout, x, wt, pad=1
-                        ),
+                        "matmul": partial(np.matmul, a, a),
+                        "forward": partial(conv_forward, x, wt, b, pad=1),
+                        "backward": partial(conv_backward, dout, x, wt, pad=1),
                         "forward+backward": both,
                     },
                     rounds=rounds,

@@ -52,7 +52,7 @@ def _picture(size: int) -> np.ndarray:
 
 def _cases(sizes: list[int]) -> list[tuple[str, int, np.ndarray, Any, int]]:
     """(name, size, unary (H, W, 2), smoothness, connectivity) of every case."""
-    out = []
+    out: list[tuple[str, int, np.ndarray, Any, int]] = []
     for size in sizes:
         clean = _picture(size)
         for noise in (0.05, 0.15, 0.30):
@@ -98,7 +98,7 @@ def _pymaxflow_default(
         graph.add_grid_edges(ids, smoothness)
         graph.add_grid_tedges(ids, unary[..., 1], unary[..., 0])
         graph.maxflow()
-        return graph.get_grid_segments(ids).astype(np.intp)
+        return np.asarray(graph.get_grid_segments(ids), dtype=np.intp)
 
     return run
 
@@ -206,9 +206,8 @@ def run(quick: bool = False) -> list[Row]:
         ) -> np.ndarray:
             return grid_graph_cut(unary, smoothness, connectivity=conn)
 
-        kw = {"connectivity": conn}
-        e_ours = grid_energy(ours(), unary, smoothness, **kw)
-        e_peer = grid_energy(peer(), unary, smoothness, **kw)
+        e_ours = grid_energy(ours(), unary, smoothness, connectivity=conn)
+        e_peer = grid_energy(peer(), unary, smoothness, connectivity=conn)
         if abs(e_ours - e_peer) > 1e-9 * max(abs(e_peer), 1.0):
             msg = (
                 f"{name} {size}: energies differ, labcode {e_ours}, PyMaxflow {e_peer}"

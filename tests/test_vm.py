@@ -756,7 +756,8 @@ def test_program_size_limits():
     with pytest.raises(ValueError, match="MAX_REGISTERS"):
         run(too_many)
     # The largest sources the compilers accept stay within both limits.
-    lines, size = [], 0
+    lines: list[str] = []
+    size = 0
     while size < MAX_SOURCE_CHARS - 20:
         lines.append(f"v{len(lines)} = {len(lines)} + v{len(lines) // 2}\n")
         size += len(lines[-1])

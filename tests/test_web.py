@@ -704,7 +704,7 @@ def test_conditional_requests_on_a_user(
 ):
     tag = create(client).headers["ETag"]
     before = client.get("/v1/users/1", headers=READ).get_json()
-    kwargs = {}
+    kwargs: dict[str, object] = {}
     if method == "PUT":
         kwargs["json"] = {"name": "Changed", "email": "ada@example.org"}
     if method == "PATCH":

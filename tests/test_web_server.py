@@ -28,7 +28,7 @@ READ = {"Authorization": "Bearer reader-key"}
 
 def start(
     tmp: Path, *extra: str, db: str | None = None
-) -> tuple[subprocess.Popen, int]:
+) -> tuple[subprocess.Popen[str], int]:
     env = {**os.environ, "LABCODE_API_KEYS": KEYS}
     args = [sys.executable, "-m", "labcode.web", "--port", "0"]
     args += ["--self-signed", str(tmp / "tls"), "--db", db or str(tmp / "users.db")]
@@ -39,6 +39,7 @@ def start(
         text=True,
         env=env,
     )
+    assert process.stdout is not None
     line = process.stdout.readline().strip()
     if not line.startswith("Serving https://"):
         process.kill()
@@ -47,11 +48,13 @@ def start(
     return process, int(line.rsplit(":", 1)[1].split("/")[0])
 
 
-def stop(process: subprocess.Popen) -> int:
+def stop(process: subprocess.Popen[str]) -> int:
     process.send_signal(signal.SIGTERM)
     try:
         return process.wait(timeout=30)
     finally:
+        assert process.stdout is not None
+        assert process.stderr is not None
         process.stdout.close()
         process.stderr.close()
 
@@ -409,6 +412,8 @@ def test_sigterm_finishes_in_flight_requests_then_exits_0(tmp_path):
     assert status == 201
     assert json.loads(created)["email"] == "late@example.org"
     assert process.wait(timeout=30) == 0
+    assert process.stdout is not None
+    assert process.stderr is not None
     process.stdout.close()
     process.stderr.close()
     with pytest.raises(ConnectionRefusedError):
