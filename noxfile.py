@@ -194,12 +194,25 @@ PYTEST_DOCS = [
 ]
 
 
+def _names_tests(posargs: list[str]) -> bool:
+    """Whether the arguments after ``--`` name tests (then only those run)."""
+    return any(
+        not arg.startswith("-") and Path(arg.split("::")[0]).exists() for arg in posargs
+    )
+
+
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Pytest, the doctests of every labcode docstring and of the docs pages."""
+    """Pytest, the doctests of every labcode docstring and of the docs pages.
+
+    ``nox -s tests -- tests/test_vm.py -x`` runs only the tests named.
+    """
     # The docs group is needed by the tests of the site's build machinery.
     install(session, "test", "docs")
     session.env["MPLBACKEND"] = "Agg"
+    if _names_tests(session.posargs):  # `nox -s tests -- tests/test_vm.py -x`
+        session.run("pytest", *session.posargs)
+        return
     session.run("pytest", *PYTEST_DOCS, *session.posargs)
     # Docstring examples of the *installed* package.
     session.run("pytest", "--doctest-modules", "--pyargs", "labcode")
@@ -214,6 +227,9 @@ def core(session: nox.Session) -> None:
     """
     install(session, "test", extras=())
     session.env["MPLBACKEND"] = "Agg"
+    if _names_tests(session.posargs):
+        session.run("pytest", *session.posargs)
+        return
     session.run("pytest", "tests", "--ignore=tests/site", *session.posargs)
     session.run(
         "pytest",
