@@ -172,12 +172,13 @@ async def _client(
         start = time.perf_counter()
         try:
             if writer is None:
-                reader, writer = await asyncio.wait_for(
+                reader, opened = await asyncio.wait_for(
                     asyncio.open_connection(
                         "127.0.0.1", port, ssl=context, server_hostname="localhost"
                     ),
                     TIMEOUT,
                 )
+                writer = opened
             writer.write(request)
             status, close = await asyncio.wait_for(
                 _read_response(reader),  # type: ignore[arg-type]

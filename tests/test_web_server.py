@@ -479,6 +479,7 @@ def test_kill_9_during_writes_loses_no_acknowledged_user(tmp_path):
         env=env,
         start_new_session=True,  # the master and its worker in one process group
     )
+    assert process.stdout is not None
     port = int(process.stdout.readline().strip().rsplit(":", 1)[1].split("/")[0])
     context = ssl.create_default_context(cafile=str(tmp_path / "tls" / "ca.pem"))
     acknowledged: list[str] = []

@@ -131,7 +131,7 @@ def narrow_columns(fig: Any) -> int | None:
     if any(len(spec.colspan) > 1 for _ax, spec in specs):
         return None
     per_column = width_css / columns
-    return max(1, min(columns - 1, math.floor(NARROW_CSS / per_column)))
+    return int(max(1, min(columns - 1, math.floor(NARROW_CSS / per_column))))
 
 
 def render_narrow(fig: Any, columns: int, **print_kwargs: Any) -> bytes:
@@ -157,7 +157,10 @@ def render_narrow(fig: Any, columns: int, **print_kwargs: Any) -> bytes:
         fig.set_size_inches(
             width * columns / old_columns, height * rows / old_rows, forward=False
         )
-        return _original_print_figure(fig, fmt="png", base64=False, **print_kwargs)
+        png: bytes = _original_print_figure(
+            fig, fmt="png", base64=False, **print_kwargs
+        )
+        return png
     finally:
         for _r, _c, ax, spec in cells:
             ax.set_subplotspec(spec)
@@ -196,4 +199,4 @@ def install() -> None:
 
     if _original_print_figure is None:
         _original_print_figure = pylabtools.print_figure
-        pylabtools.print_figure = print_figure
+        pylabtools.print_figure = print_figure  # type: ignore[assignment]

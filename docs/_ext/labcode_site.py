@@ -177,10 +177,12 @@ def _doctree_read(app: Sphinx, doctree: nodes.document) -> None:
 def _image_src(translator: Any, image: nodes.image) -> str:
     uri = image["uri"]
     if uri in translator.builder.images:
-        return posixpath.join(
-            translator.builder.imgpath, quote(translator.builder.images[uri])
+        return str(
+            posixpath.join(
+                translator.builder.imgpath, quote(translator.builder.images[uri])
+            )
         )
-    return uri
+    return str(uri)
 
 
 def visit_figure_picture(translator: Any, node: figure_picture) -> None:

@@ -340,7 +340,7 @@ def extreme_number(value: Any) -> bool:
     if isinstance(value, int | np.integer):
         return abs(int(value)) >= 2**62
     if isinstance(value, float | np.floating):
-        return abs(value) > 1e300 or 0 < abs(value) < 1e-300
+        return abs(float(value)) > 1e300 or 0 < abs(float(value)) < 1e-300
     return False
 
 

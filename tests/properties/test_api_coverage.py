@@ -45,7 +45,7 @@ def _is_record(obj):
 
 def public_callables():
     """``{object id: (object, [every public name it has])}`` across the modules."""
-    found = {}
+    found: dict[int, tuple[object, list[str]]] = {}
     for module_name in public_modules():
         module = importlib.import_module(module_name)
         names = getattr(module, "__all__", None)

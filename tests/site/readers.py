@@ -380,7 +380,7 @@ class AxeResult:
     violations: list[dict[str, object]] = field(default_factory=list)
 
     def count(self, impact: str) -> int:
-        return sum(len(v["nodes"]) for v in self.violations if v["impact"] == impact)  # type: ignore[arg-type]
+        return sum(len(v["nodes"]) for v in self.violations if v["impact"] == impact)  # type: ignore[arg-type,misc]
 
     def listing(self, impact: str) -> list[str]:
         return [

@@ -101,11 +101,11 @@ def main() -> None:
     summary = {
         "pages": n,
         "over_by_width": {
-            w: sum(1 for r in out.values() if int(r[f"over_{w}"]) > 1)  # type: ignore[call-overload]
+            w: sum(1 for r in out.values() if int(r[f"over_{w}"]) > 1)  # type: ignore[call-overload,misc]
             for w in readers.PHONE_WIDTHS
         },
         "figures": sum(int(r["figures"]) for r in out.values()),  # type: ignore[call-overload]
-        "small_figures": sum(len(r["small_figures"]) for r in out.values()),  # type: ignore[arg-type]
+        "small_figures": sum(len(r["small_figures"]) for r in out.values()),  # type: ignore[arg-type,misc]
         "median_bytes": sorted(int(r["bytes"]) for r in out.values())[n // 2],  # type: ignore[call-overload]
     }
     if not args.no_axe:
