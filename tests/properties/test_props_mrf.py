@@ -361,3 +361,17 @@ OPEN_DEFECTS = [
 )
 def test_open_defects(name, param, value):
     check_hostile(BY_NAME[f"labcode.mrf.{name}"], param, value, honour_skips=False)
+
+
+@pytest.mark.covers("labcode.mrf.chain_map")
+@pytest.mark.xfail(
+    strict=True,
+    reason="RuntimeWarning overflow in add: owned by i21, see handoff-i21.md",
+)
+def test_open_defect_chain_map_with_huge_unary_and_pairwise():
+    # Found by i17a's pair sweep: two hostile arguments at once.
+    huge = np.full((3, 3), 1e308)
+    entry = Entry(
+        "labcode.mrf.chain_map", chain_map, {"unary": huge, "pairwise": UNARY[:2]}
+    )
+    check_hostile(entry, "pairwise", huge, honour_skips=False)
