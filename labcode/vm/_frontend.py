@@ -75,7 +75,8 @@ def run_task(task: Task[_T]) -> _T:
 def reject(node: ast.AST, what: str) -> CompileError:
     """Return the error for an unsupported construct at `node`'s line."""
     line = getattr(node, "lineno", "?")
-    return CompileError(f"line {line}: {what} is not supported by the tiny language")
+    msg = f"source line {line}: {what} is not supported by the tiny language"
+    return CompileError(msg)
 
 
 def parse(source: object) -> list[ast.stmt]:
@@ -96,7 +97,7 @@ def parse(source: object) -> list[ast.stmt]:
             warnings.simplefilter("error")
             tree = ast.parse(source)
     except SyntaxError as exc:
-        where = f"line {exc.lineno}: " if exc.lineno is not None else "source: "
+        where = f"source line {exc.lineno}: " if exc.lineno is not None else "source: "
         msg = f"{where}not valid Python syntax: {exc.msg}"
         raise CompileError(msg) from exc
     except (ValueError, Warning) as exc:  # a null character in some Pythons
@@ -275,7 +276,7 @@ def inputs_of(body: list[ast.stmt], variables: list[str]) -> list[str]:
     run_task(_analyse(body, set(), needed))
     if "max_steps" in needed:
         msg = (
-            "the program reads the variable max_steps before assigning it, but "
+            "source reads the variable max_steps before assigning it, but "
             "max_steps is run()'s step limit and cannot be an input: rename it"
         )
         raise CompileError(msg)
