@@ -357,6 +357,11 @@ E = np.array([[0, 1], [1, 2]])
             r"edges must hold integer node indices; got non-integral float64",
         ),
         (
+            lambda: brute_force_map(U, E, [[1e308, 1.0], [1.0, 0.0]]),
+            ValueError,
+            r"unary and pairwise are too large: an energy could reach",
+        ),
+        (
             lambda: grid_edges(None),
             TypeError,
             r"shape must be a pair \(H, W\) of ints; got None",
@@ -470,6 +475,7 @@ E = np.array([[0, 1], [1, 2]])
         "grey-levels",
         "edges-ragged",
         "edges-inf",
+        "energy-overflow",
         "grid-edges-shape",
         "gc-weights-ragged",
         "ae-energy-overflow",

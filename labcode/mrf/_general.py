@@ -22,6 +22,9 @@ IntArray = NDArray[np.intp]
 
 #: The largest number of labellings :func:`brute_force_map` enumerates.
 BRUTE_FORCE_LIMIT = 1 << 20
+# Energies must stay below this, far enough from float64's limit that sums of
+# a few of them do not overflow either.
+_ENERGY_LIMIT = 2.0**1018
 
 
 class MAPResult(NamedTuple):
@@ -71,6 +74,16 @@ def _check_model(
         msg = (
             f"pairwise must be (m, L, L) = ({e.shape[0]}, {n_labels}, {n_labels}) for "
             f"{e.shape[0]} edges and {n_labels} labels; got {format_shape(pw.shape)}"
+        )
+        raise ValueError(msg)
+    with np.errstate(over="ignore"):
+        bound = float(np.abs(u).max(axis=1, initial=0.0).sum()) + float(
+            np.abs(pw).max(axis=(1, 2), initial=0.0).sum()
+        )
+    if not bound <= _ENERGY_LIMIT:
+        msg = (
+            "unary and pairwise are too large: an energy could reach "
+            f"{bound:.3g}, beyond 2**1018 (float64 overflows near 2**1024)"
         )
         raise ValueError(msg)
     return u.astype(np.float64, copy=False), e, pw.astype(np.float64, copy=False)

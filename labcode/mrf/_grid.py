@@ -17,7 +17,7 @@ from labcode._validation import (
     check_real,
     format_shape,
 )
-from labcode.mrf._general import _as_array
+from labcode.mrf._general import _ENERGY_LIMIT, _as_array
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -32,8 +32,6 @@ _FORWARD: dict[int, tuple[tuple[int, int], ...]] = {
 # Costs above this are scaled down by a power of two before the cut, so that
 # no sum of capacities overflows float64.
 _HUGE = 2.0**900
-# Energies (returned by grid_energy and alpha_expansion) must stay below this.
-_ENERGY_LIMIT = 2.0**1018
 # The largest number of pixels, and of entries of an (H, W, L) cost array.
 _MAX_COSTS = 1 << 28
 

@@ -85,189 +85,6 @@ def _jit(func: F) -> F:
     return cast(F, njit(cache=True, nogil=True)(func))
 
 
-def _jit_inline(func: F) -> F:
-    """Like :func:`_jit`, and inlined into its callers by numba."""
-    return cast(F, njit(cache=True, nogil=True, inline="always")(func))
-
-
-# --------------------------------------------------------------------------
-# The compiled solver
-# --------------------------------------------------------------------------
-
-
-@_jit_inline
-def _set_active(i: int, node: Any, queue: Any) -> None:
-    # queue = [first0, last0, first1, last1]; new active nodes join list 1.
-    if node[i, _NEXT] < 0:
-        if queue[3] >= 0:
-            node[queue[3], _NEXT] = i
-        else:
-            queue[2] = i
-        queue[3] = i
-        node[i, _NEXT] = i
-
-
-@_jit_inline
-def _next_active(node: Any, queue: Any) -> int:
-    while True:
-        i = queue[0]
-        if i < 0:
-            i = queue[2]
-            queue[0], queue[1], queue[2], queue[3] = queue[2], queue[3], -1, -1
-            if i < 0:
-                return -1
-        if node[i, _NEXT] == i:
-            queue[0] = -1
-            queue[1] = -1
-        else:
-            queue[0] = node[i, _NEXT]
-        node[i, _NEXT] = -1
-        if node[i, _PARENT] != _NONE:
-            return int(i)
-
-
-@_jit_inline
-def _origin_distance(j: int, time: int, node: Any, off: Any) -> int:
-    """Distance from `j` to its terminal, or _INFINITE_D if its path meets an orphan."""
-    d = 0
-    while True:
-        if node[j, _TS] == time:
-            return int(d + node[j, _DIST])
-        a = node[j, _PARENT]
-        d += 1
-        if a == _TERMINAL:
-            node[j, _TS] = time
-            node[j, _DIST] = 1
-            return d
-        if a == _ORPHAN:
-            return _INFINITE_D
-        j += off[a]
-
-
-@_jit_inline
-def _process_orphan(
-    i: int,
-    sink_side: bool,
-    time: int,
-    rcap: Any,
-    node: Any,
-    off: Any,
-    k: int,
-    queue: Any,
-    orphans: Any,
-    orphan_ends: Any,
-) -> None:
-    d_min = _INFINITE_D
-    best = -1
-    base = i * k
-    for d0 in range(k):
-        j = i + off[d0]
-        # The arc that carries flow towards i (source tree) or away from it (sink).
-        residual = rcap[base + d0] if sink_side else rcap[j * k + k - 1 - d0]
-        if (
-            residual > 0
-            and node[j, _PARENT] != _NONE
-            and (node[j, _SINK] == 1) == sink_side
-        ):
-            d = _origin_distance(j, time, node, off)
-            if d < _INFINITE_D:
-                if d < d_min:
-                    best = d0
-                    d_min = d
-                jj = j
-                while node[jj, _TS] != time:  # mark the path with its distances
-                    node[jj, _TS] = time
-                    node[jj, _DIST] = d
-                    d -= 1
-                    jj += off[node[jj, _PARENT]]
-    if best >= 0:
-        node[i, _PARENT] = best
-        node[i, _TS] = time
-        node[i, _DIST] = d_min + 1
-        return
-    node[i, _PARENT] = _NONE  # no parent: i becomes free; its children become orphans
-    for d0 in range(k):
-        j = i + off[d0]
-        a = node[j, _PARENT]
-        if a != _NONE and (node[j, _SINK] == 1) == sink_side:
-            residual = rcap[base + d0] if sink_side else rcap[j * k + k - 1 - d0]
-            if residual > 0:
-                _set_active(j, node, queue)
-            if a != _TERMINAL and a != _ORPHAN and j + off[a] == i:
-                node[j, _PARENT] = _ORPHAN  # to the rear of the orphan queue
-                orphans[orphan_ends[1]] = j
-                orphan_ends[1] += 1
-
-
-@_jit_inline
-def _augment(
-    v: int,
-    d: int,
-    tr: Any,
-    rcap: Any,
-    node: Any,
-    off: Any,
-    k: int,
-    stack: Any,
-    n_stack: int,
-) -> int:
-    """Push the bottleneck along source -> ... -> v -> v + off[d] -> ... -> sink.
-
-    Orphans are pushed on `stack` (processed last in, first out); returns its size.
-    """
-    w = v + off[d]
-    bottleneck = rcap[v * k + d]
-    i = v
-    while node[i, _PARENT] != _TERMINAL:
-        a = node[i, _PARENT]
-        p = i + off[a]
-        bottleneck = min(bottleneck, rcap[p * k + k - 1 - a])
-        i = p
-    bottleneck = min(bottleneck, tr[i])
-    i = w
-    while node[i, _PARENT] != _TERMINAL:
-        a = node[i, _PARENT]
-        bottleneck = min(bottleneck, rcap[i * k + a])
-        i += off[a]
-    bottleneck = min(bottleneck, -tr[i])
-
-    rcap[w * k + k - 1 - d] += bottleneck
-    rcap[v * k + d] -= bottleneck
-    i = v
-    while node[i, _PARENT] != _TERMINAL:
-        a = node[i, _PARENT]
-        p = i + off[a]
-        rcap[i * k + a] += bottleneck
-        rcap[p * k + k - 1 - a] -= bottleneck
-        if rcap[p * k + k - 1 - a] == 0:
-            node[i, _PARENT] = _ORPHAN
-            stack[n_stack] = i
-            n_stack += 1
-        i = p
-    tr[i] -= bottleneck
-    if tr[i] == 0:
-        node[i, _PARENT] = _ORPHAN
-        stack[n_stack] = i
-        n_stack += 1
-    i = w
-    while node[i, _PARENT] != _TERMINAL:
-        a = node[i, _PARENT]
-        p = i + off[a]
-        rcap[p * k + k - 1 - a] += bottleneck
-        rcap[i * k + a] -= bottleneck
-        if rcap[i * k + a] == 0:
-            node[i, _PARENT] = _ORPHAN
-            stack[n_stack] = i
-            n_stack += 1
-        i = p
-    tr[i] += bottleneck
-    if tr[i] == 0:
-        node[i, _PARENT] = _ORPHAN
-        stack[n_stack] = i
-        n_stack += 1
-    return n_stack
-
-
 @_jit
 def _bk_maxflow(tr: Any, rcap: Any, off: Any, k: int, labels: Any) -> None:
     """Run Boykov-Kolmogorov on the padded grid in place; write the cut to `labels`.
@@ -275,27 +92,36 @@ def _bk_maxflow(tr: Any, rcap: Any, off: Any, k: int, labels: Any) -> None:
     `tr` and `rcap` (``n`` and ``n * k`` float64) end as residual capacities;
     ``labels[i]`` is 0 for nodes of the source tree, 1 for those of the sink
     tree and 2 for free nodes (on the sink side of the cut returned).
+
+    One function without calls: a call that passes arrays costs numba two
+    atomic reference-count operations per array, which took a third of the time
+    when the steps below were helper functions. Arc ``(i, d)`` goes from node
+    ``i`` to ``i + off[d]``; its reverse is ``(i + off[d], k - 1 - d)``.
     """
     n = tr.shape[0]
     # One record per node (see _PARENT...): following a path touches one cache line.
     node = np.zeros((n, 5), dtype=np.int32)
     node[:, _PARENT] = _NONE
     node[:, _NEXT] = -1
-    queue = np.full(4, -1, dtype=np.int64)
     stack = np.empty(n, dtype=np.int64)  # orphans of one augmentation
     orphans = np.empty(n, dtype=np.int64)  # the FIFO queue of one adoption
-    orphan_ends = np.zeros(2, dtype=np.int64)
+    # Active nodes: read from list 0, appended to list 1 (linked through _NEXT,
+    # the last one pointing to itself); list 1 becomes list 0 when that empties.
+    first0 = -1
+    first1 = -1
+    last1 = -1
     time = 0
     for i in range(n):
-        if tr[i] > 0:
+        if tr[i] != 0:
             node[i, _PARENT] = _TERMINAL
+            node[i, _SINK] = 1 if tr[i] < 0 else 0
             node[i, _DIST] = 1
-            _set_active(i, node, queue)
-        elif tr[i] < 0:
-            node[i, _PARENT] = _TERMINAL
-            node[i, _SINK] = 1
-            node[i, _DIST] = 1
-            _set_active(i, node, queue)
+            if last1 >= 0:
+                node[last1, _NEXT] = i
+            else:
+                first1 = i
+            last1 = i
+            node[i, _NEXT] = i
 
     current = -1
     while True:
@@ -304,54 +130,59 @@ def _bk_maxflow(tr: Any, rcap: Any, off: Any, k: int, labels: Any) -> None:
             node[i, _NEXT] = -1
             if node[i, _PARENT] == _NONE:
                 i = -1
-        if i < 0:
-            i = _next_active(node, queue)
+        if i < 0:  # the next active node (one with a parent)
+            while True:
+                i = first0
+                if i < 0:
+                    first0 = first1
+                    first1 = -1
+                    last1 = -1
+                    i = first0
+                    if i < 0:
+                        break
+                first0 = -1 if node[i, _NEXT] == i else node[i, _NEXT]
+                node[i, _NEXT] = -1
+                if node[i, _PARENT] != _NONE:
+                    break
             if i < 0:
                 break
+
         # Growth: find an arc from the source tree to the sink tree.
         mid_v = -1
         mid_d = -1
         base = i * k
-        if node[i, _SINK] == 0:
-            for d in range(k):
-                if rcap[base + d] > 0:
-                    j = i + off[d]
-                    if node[j, _PARENT] == _NONE:
-                        node[j, _SINK] = 0
-                        node[j, _PARENT] = k - 1 - d
-                        node[j, _TS] = node[i, _TS]
-                        node[j, _DIST] = node[i, _DIST] + 1
-                        _set_active(j, node, queue)
-                    elif node[j, _SINK] == 1:
-                        mid_v = i
-                        mid_d = d
-                        break
-                    elif (
-                        node[j, _TS] <= node[i, _TS] and node[j, _DIST] > node[i, _DIST]
-                    ):
-                        node[j, _PARENT] = k - 1 - d
-                        node[j, _TS] = node[i, _TS]
-                        node[j, _DIST] = node[i, _DIST] + 1
-        else:
-            for d in range(k):
-                j = i + off[d]
-                if rcap[j * k + k - 1 - d] > 0:
-                    if node[j, _PARENT] == _NONE:
-                        node[j, _SINK] = 1
-                        node[j, _PARENT] = k - 1 - d
-                        node[j, _TS] = node[i, _TS]
-                        node[j, _DIST] = node[i, _DIST] + 1
-                        _set_active(j, node, queue)
-                    elif node[j, _SINK] == 0:
+        ts_i = node[i, _TS]
+        dist_i = node[i, _DIST]
+        sink_i = node[i, _SINK] == 1
+        for d in range(k):
+            j = i + off[d]
+            residual = rcap[j * k + k - 1 - d] if sink_i else rcap[base + d]
+            if residual > 0:
+                if node[j, _PARENT] == _NONE:
+                    node[j, _SINK] = node[i, _SINK]
+                    node[j, _PARENT] = k - 1 - d
+                    node[j, _TS] = ts_i
+                    node[j, _DIST] = dist_i + 1
+                    if node[j, _NEXT] < 0:
+                        if last1 >= 0:
+                            node[last1, _NEXT] = j
+                        else:
+                            first1 = j
+                        last1 = j
+                        node[j, _NEXT] = j
+                elif (node[j, _SINK] == 1) != sink_i:
+                    if sink_i:
                         mid_v = j
                         mid_d = k - 1 - d
-                        break
-                    elif (
-                        node[j, _TS] <= node[i, _TS] and node[j, _DIST] > node[i, _DIST]
-                    ):
-                        node[j, _PARENT] = k - 1 - d
-                        node[j, _TS] = node[i, _TS]
-                        node[j, _DIST] = node[i, _DIST] + 1
+                    else:
+                        mid_v = i
+                        mid_d = d
+                    break
+                elif node[j, _TS] <= ts_i and node[j, _DIST] > dist_i:
+                    # heuristic: a shorter path to the terminal through i
+                    node[j, _PARENT] = k - 1 - d
+                    node[j, _TS] = ts_i
+                    node[j, _DIST] = dist_i + 1
         time += 1
         if time == _TIME_LIMIT:  # 32-bit timestamps: start a new epoch (marks only
             node[:, _TS] = 0  # guide the search; they never decide the cut)
@@ -361,27 +192,136 @@ def _bk_maxflow(tr: Any, rcap: Any, off: Any, k: int, labels: Any) -> None:
             continue
         node[i, _NEXT] = i  # stays active: it may touch the other tree again
         current = i
-        n_stack = _augment(mid_v, mid_d, tr, rcap, node, off, k, stack, 0)
+
+        # Augmentation along source -> ... -> v -> w -> ... -> sink.
+        v = mid_v
+        w = v + off[mid_d]
+        a_mid = v * k + mid_d
+        a_rev = w * k + k - 1 - mid_d
+        bottleneck = rcap[a_mid]
+        j = v
+        while node[j, _PARENT] != _TERMINAL:
+            a = node[j, _PARENT]
+            p = j + off[a]
+            bottleneck = min(bottleneck, rcap[p * k + k - 1 - a])
+            j = p
+        bottleneck = min(bottleneck, tr[j])
+        j = w
+        while node[j, _PARENT] != _TERMINAL:
+            a = node[j, _PARENT]
+            bottleneck = min(bottleneck, rcap[j * k + a])
+            j += off[a]
+        bottleneck = min(bottleneck, -tr[j])
+        rcap[a_rev] += bottleneck
+        rcap[a_mid] -= bottleneck
+        n_stack = 0
+        j = v
+        while node[j, _PARENT] != _TERMINAL:
+            a = node[j, _PARENT]
+            p = j + off[a]
+            rcap[j * k + a] += bottleneck
+            rcap[p * k + k - 1 - a] -= bottleneck
+            if rcap[p * k + k - 1 - a] == 0:
+                node[j, _PARENT] = _ORPHAN
+                stack[n_stack] = j
+                n_stack += 1
+            j = p
+        tr[j] -= bottleneck
+        if tr[j] == 0:
+            node[j, _PARENT] = _ORPHAN
+            stack[n_stack] = j
+            n_stack += 1
+        j = w
+        while node[j, _PARENT] != _TERMINAL:
+            a = node[j, _PARENT]
+            p = j + off[a]
+            rcap[p * k + k - 1 - a] += bottleneck
+            rcap[j * k + a] -= bottleneck
+            if rcap[j * k + a] == 0:
+                node[j, _PARENT] = _ORPHAN
+                stack[n_stack] = j
+                n_stack += 1
+            j = p
+        tr[j] += bottleneck
+        if tr[j] == 0:
+            node[j, _PARENT] = _ORPHAN
+            stack[n_stack] = j
+            n_stack += 1
+
         # Adoption: each orphan of the augmentation, newest first, then the
         # orphans its failure creates, first in first out.
         while n_stack > 0:
             n_stack -= 1
             orphans[0] = stack[n_stack]
-            orphan_ends[0] = 0
-            orphan_ends[1] = 1
-            while orphan_ends[0] < orphan_ends[1]:
-                o = orphans[orphan_ends[0]]
-                orphan_ends[0] += 1
-                if node[o, _SINK] == 1:  # two inlined copies, one per tree
-                    _process_orphan(
-                        o, True, time, rcap, node, off,
-                        k, queue, orphans, orphan_ends,
-                    )  # fmt: skip
-                else:
-                    _process_orphan(
-                        o, False, time, rcap, node, off,
-                        k, queue, orphans, orphan_ends,
-                    )  # fmt: skip
+            head = 0
+            tail = 1
+            while head < tail:
+                o = orphans[head]
+                head += 1
+                sink_o = node[o, _SINK] == 1
+                base = o * k
+                d_min = _INFINITE_D
+                best = -1
+                for d0 in range(k):
+                    j = o + off[d0]
+                    # the arc that carries flow towards o (source tree) or away (sink)
+                    residual = rcap[base + d0] if sink_o else rcap[j * k + k - 1 - d0]
+                    if (
+                        residual > 0
+                        and node[j, _PARENT] != _NONE
+                        and (node[j, _SINK] == 1) == sink_o
+                    ):
+                        # distance from j to its terminal, unless its path meets an orphan
+                        dd = 0
+                        jj = j
+                        while True:
+                            if node[jj, _TS] == time:
+                                dd += node[jj, _DIST]
+                                break
+                            a = node[jj, _PARENT]
+                            dd += 1
+                            if a == _TERMINAL:
+                                node[jj, _TS] = time
+                                node[jj, _DIST] = 1
+                                break
+                            if a == _ORPHAN:
+                                dd = _INFINITE_D
+                                break
+                            jj += off[a]
+                        if dd < _INFINITE_D:
+                            if dd < d_min:
+                                best = d0
+                                d_min = dd
+                            jj = j
+                            while node[jj, _TS] != time:  # mark the path
+                                node[jj, _TS] = time
+                                node[jj, _DIST] = dd
+                                dd -= 1
+                                jj += off[node[jj, _PARENT]]
+                if best >= 0:
+                    node[o, _PARENT] = best
+                    node[o, _TS] = time
+                    node[o, _DIST] = d_min + 1
+                    continue
+                node[o, _PARENT] = _NONE  # o becomes free; its children, orphans
+                for d0 in range(k):
+                    j = o + off[d0]
+                    a = node[j, _PARENT]
+                    if a != _NONE and (node[j, _SINK] == 1) == sink_o:
+                        residual = (
+                            rcap[base + d0] if sink_o else rcap[j * k + k - 1 - d0]
+                        )
+                        if residual > 0 and node[j, _NEXT] < 0:
+                            if last1 >= 0:
+                                node[last1, _NEXT] = j
+                            else:
+                                first1 = j
+                            last1 = j
+                            node[j, _NEXT] = j
+                        if a != _TERMINAL and a != _ORPHAN and j + off[a] == o:
+                            node[j, _PARENT] = _ORPHAN
+                            orphans[tail] = j
+                            tail += 1
     for i in range(n):  # 0: source tree, 1: sink tree, 2: free
         labels[i] = 2 if node[i, _PARENT] == _NONE else node[i, _SINK]
 

@@ -267,6 +267,12 @@ def test_expansion_and_denoising_are_finite_and_in_range(seed):
 BY_NAME = {e.name: e for e in ENTRIES}
 RAGGED = [[1.0, 2.0], [3.0]]
 FIXED_DEFECTS = [
+    (
+        "brute_force_map",
+        "pairwise",
+        np.array([[1e308, 1.0], [1.0, 0.0]]),
+        "RuntimeWarning overflow in add",
+    ),
     ("energy", "edges", RAGGED, "numpy's message for ragged edges"),
     ("energy", "labels", RAGGED, "numpy's message for ragged labels"),
     (
@@ -331,45 +337,10 @@ def test_fixed_defects(name, param, value):
     check_hostile(BY_NAME[f"labcode.mrf.{name}"], param, value, honour_skips=False)
 
 
-# Found by i17a's second sweep (valid shapes, extreme values), not fixed yet: a
-# strict xfail turns red once fixed; then move the case to FIXED_DEFECTS.
-OPEN_DEFECTS = [
-    (
-        "brute_force_map",
-        "pairwise",
-        np.array([[1e308, 1.0], [1.0, 0.0]]),
-        "RuntimeWarning overflow in add",
-    ),
-]
-
-
-@pytest.mark.covers("labcode.mrf.brute_force_map")
-@pytest.mark.parametrize(
-    ("name", "param", "value"),
-    [
-        pytest.param(
-            name,
-            param,
-            value,
-            id=f"{name}-{param}-{i}",
-            marks=pytest.mark.xfail(
-                strict=True, reason=f"{why}: owned by i21, see handoff-i21.md"
-            ),
-        )
-        for i, (name, param, value, why) in enumerate(OPEN_DEFECTS)
-    ],
-)
-def test_open_defects(name, param, value):
-    check_hostile(BY_NAME[f"labcode.mrf.{name}"], param, value, honour_skips=False)
-
-
 @pytest.mark.covers("labcode.mrf.chain_map")
-@pytest.mark.xfail(
-    strict=True,
-    reason="RuntimeWarning overflow in add: owned by i21, see handoff-i21.md",
-)
-def test_open_defect_chain_map_with_huge_unary_and_pairwise():
-    # Found by i17a's pair sweep: two hostile arguments at once.
+def test_fixed_defect_chain_map_with_huge_unary_and_pairwise():
+    # Found by i17a's pair sweep (two hostile arguments at once, once a
+    # RuntimeWarning overflow in add): now refused naming unary and pairwise.
     huge = np.full((3, 3), 1e308)
     entry = Entry(
         "labcode.mrf.chain_map", chain_map, {"unary": huge, "pairwise": UNARY[:2]}
