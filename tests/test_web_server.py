@@ -5,10 +5,12 @@ cases end quickly); every loop is bounded in count and every socket has a
 timeout, so no test can hang.
 """
 
+import collections
 import contextlib
 import http.client
 import json
 import os
+import selectors
 import signal
 import socket
 import sqlite3
@@ -17,9 +19,12 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from pathlib import Path
 
 import pytest
+
+from labcode.web.server import LabcodeWorker
 
 KEYS = "writer-key:write,reader-key:read"
 WRITE = {"Authorization": "Bearer writer-key"}
@@ -528,3 +533,23 @@ def test_kill_9_during_writes_loses_no_acknowledged_user(tmp_path):
     finally:
         check.close()
     assert set(acknowledged) <= stored
+
+
+def test_accepted_connections_have_tcp_nodelay():
+    """The worker's accept sets TCP_NODELAY (the listener here does not have it)."""
+    worker = LabcodeWorker.__new__(LabcodeWorker)  # no gunicorn arbiter around it
+    worker.nr_conns, worker.worker_connections = 0, 10
+    worker.cfg = types.SimpleNamespace(keepalive=5)
+    worker.poller = selectors.DefaultSelector()
+    worker.pending_conns = collections.deque()
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        assert listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+        with socket.create_connection(listener.getsockname(), timeout=5):
+            worker.accept(listener)
+            (conn,) = worker.pending_conns
+            try:
+                assert conn.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+                assert worker.nr_conns == 1
+            finally:
+                worker.poller.close()
+                conn.sock.close()
