@@ -110,10 +110,6 @@ nitpick_ignore = [
     ("py:class", "host"),
     ("py:class", "certfile"),
     ("py:func", "server_context"),
-    # labcode.mrf.brute_force_map
-    ("py:data", "BRUTE_FORCE_LIMIT"),
-    # labcode.conv.correlate.correlate2d
-    ("py:data", "MAX_DIRECT_TERMS"),
 ]
 
 # -- MyST / myst-nb ------------------------------------------------------------

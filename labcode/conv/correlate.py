@@ -277,7 +277,7 @@ def correlate2d(
         ``(h - 1) // 2``: the two differ by one for an even template size).
     method : {'auto', 'direct', 'fft'}, optional
         ``'direct'`` sums shifted copies of the image (one per template element,
-        at most :data:`MAX_DIRECT_TERMS` multiply-adds); ``'fft'`` multiplies
+        at most :data:`~labcode.conv.MAX_DIRECT_TERMS` multiply-adds); ``'fft'`` multiplies
         spectra, with the FFT length chosen just long enough to avoid wrap-around
         for the requested lags; ``'auto'`` estimates both costs from the sizes
         and picks the cheaper, as :func:`correlate_method` reports.

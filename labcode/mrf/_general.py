@@ -287,7 +287,7 @@ def brute_force_map(
     Raises
     ------
     ValueError
-        If ``L**n`` exceeds :data:`BRUTE_FORCE_LIMIT` (about a million).
+        If ``L**n`` exceeds :data:`~labcode.mrf.BRUTE_FORCE_LIMIT` (about a million).
 
     Examples
     --------
