@@ -301,6 +301,8 @@ def _page_args(posargs: list[str]) -> tuple[list[str], list[str]] | None:
         f"include_patterns=index.md,{page}",
         "-D",
         "nitpicky=0",
+        "-D",
+        "suppress_warnings=toc.not_readable,ref.doc",
         "-d",
         str(BUILD / "page-doctrees"),
         str(DOCS),
