@@ -24,6 +24,12 @@ from pathlib import Path
 
 import pytest
 
+# labcode.web needs the `web` extra; `nox -s core` runs without it.
+pytest.importorskip("flask", reason="needs the web extra: pip install 'labcode[web]'")
+pytest.importorskip(
+    "gunicorn", reason="needs the web extra: pip install 'labcode[web]'"
+)
+
 from labcode.web.server import LabcodeWorker
 
 KEYS = "writer-key:write,reader-key:read"
