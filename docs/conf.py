@@ -93,15 +93,6 @@ nitpick_ignore = [
     # labcode.mlp.MLP.gradients
     ("py:attr", "weights"),
     ("py:attr", "biases"),
-    # labcode.vm.BENCHMARKS, labcode.vm.instructions.STACK_SIZES
-    ("py:class", "Benchmark programs"),
-    ("py:class", "the page and tests"),
-    ("py:class", "The stack machine's encoding follows JVM bytecode"),
-    # labcode.vm.STACK_SIZES, labcode.vm (Instruction is not exported)
-    ("py:class", "Byte sizes"),
-    ("py:class", "the stack machine's encoding"),
-    ("py:class", "after JVM bytecode"),
-    ("py:class", "Instruction"),
     # labcode.moments.MAX_ORDER
     ("py:class", "The largest moment order"),
     ("py:class", "the sample moments"),
