@@ -42,6 +42,7 @@ from typing import Any, TypeVar, cast
 import numpy as np
 import scipy.sparse
 from numba import njit
+from numba.misc.special import literally
 from numpy.typing import NDArray
 from scipy.sparse.csgraph import breadth_first_order, maximum_flow
 
@@ -98,6 +99,7 @@ def _bk_maxflow(tr: Any, rcap: Any, off: Any, k: int, labels: Any) -> None:
     when the steps below were helper functions. Arc ``(i, d)`` goes from node
     ``i`` to ``i + off[d]``; its reverse is ``(i + off[d], k - 1 - d)``.
     """
+    k = literally(k)  # one compiled copy per connectivity: K is a constant
     n = tr.shape[0]
     # One record per node (see _PARENT...): following a path touches one cache line.
     node = np.zeros((n, 5), dtype=np.int32)
@@ -379,7 +381,10 @@ def _solve_grid(
     rcap = np.zeros(n * k, dtype=np.float64)
     _fill_grid(unary_diff, cap_fwd, cap_bwd, fwd_dr, fwd_dc, fwd_slot, off, tr, rcap)
     labels = np.empty(n, dtype=np.uint8)
-    _bk_maxflow(tr, rcap, off, k, labels)
+    if k == 4:  # literal arguments: the 4- and 8-connected copies
+        _bk_maxflow(tr, rcap, off, 4, labels)
+    else:
+        _bk_maxflow(tr, rcap, off, 8, labels)
     for r in range(h):
         for c in range(w):
             out[r, c] = 1 if labels[(r + 1) * width + c + 1] > 0 else 0
