@@ -93,9 +93,6 @@ nitpick_ignore = [
     # labcode.mlp.MLP.gradients
     ("py:attr", "weights"),
     ("py:attr", "biases"),
-    # labcode.moments.MAX_ORDER
-    ("py:class", "The largest moment order"),
-    ("py:class", "the sample moments"),
     # labcode.web.server
     ("py:class", "labcode.web.server._Conn"),
     ("py:class", "host"),
