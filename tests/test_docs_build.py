@@ -72,6 +72,10 @@ class Site:
             labcode_package = "fakelab"
             labcode_examples_dir = ""
             nitpicky = False
+            # The real site's static files (logo, favicon, CSS) stay with it.
+            html_static_path = []
+            html_favicon = None
+            html_logo = None
             bibtex_bibfiles = [{str(REAL_CONF.parent / "references.bib")!r}]
         """
         (self.src / "conf.py").write_text(textwrap.dedent(conf))
