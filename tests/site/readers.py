@@ -307,6 +307,16 @@ def overflow(page) -> tuple[int, list[str]]:
     return int(result["over"]), list(result["culprits"])
 
 
+def load_all_images(page) -> None:
+    """Load lazy images now (a full-page screenshot does not scroll to them)."""
+    page.evaluate(
+        "() => document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')"
+    )
+    page.wait_for_function(
+        "() => Array.from(document.images).every(i => i.complete)", timeout=20000
+    )
+
+
 @dataclass
 class Figure:
     src: str
@@ -330,12 +340,7 @@ _FIGURES_JS = """() => Array.from(document.querySelectorAll('article img, main i
 
 def figures(page, site_root: Path, site_base: str) -> list[Figure]:
     """Every image in the page body, with its shown and natural CSS width."""
-    page.evaluate(
-        "() => document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')"
-    )
-    page.wait_for_function(
-        "() => Array.from(document.images).every(i => i.complete)", timeout=20000
-    )
+    load_all_images(page)
     found = []
     for item in page.evaluate(_FIGURES_JS):
         path = urlsplit(item["src"]).path

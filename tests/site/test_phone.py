@@ -46,6 +46,7 @@ def phone_survey(site_root, local_site, browser):
                 )
             if width == readers.WIDE:
                 page.emulate_media(color_scheme="dark")
+                readers.load_all_images(page)
                 row["dark figure backgrounds"] = page.evaluate(
                     readers.FIGURE_BACKGROUND_JS
                 )
