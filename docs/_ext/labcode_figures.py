@@ -7,10 +7,11 @@ It wraps IPython's ``print_figure`` for PNG output and adds to every figure:
 - **alt text** built from the figure itself (suptitle, then per panel: title,
   kind of plot, axis labels, legend entries), stored in the PNG's standard
   ``Description`` text chunk (``iTXt``, UTF-8);
-- for a figure of several panels side by side that is too wide for a phone, a
-  **narrow variant**: the same panels re-laid out in fewer columns (at the same
-  size in inches, so the text keeps its size), stored base64-encoded in a
-  ``labcode-narrow`` text chunk.
+- for a figure too wide for a phone (natural width above 640 CSS px), a
+  **narrow variant**: panels on a grid re-laid out in fewer columns (each at its
+  size in inches, so the text keeps its size), any other figure redrawn
+  narrower at the same font size; stored base64-encoded in a ``labcode-narrow``
+  text chunk.
 
 The Sphinx side (``labcode_site``) reads both chunks, writes the narrow variant
 as its own file, strips the chunk from the wide one and emits a ``<picture>``
@@ -118,55 +119,79 @@ def _grid(fig: Any) -> tuple[Any, list[tuple[Any, Any]]] | None:
     return gridspec, specs
 
 
-def narrow_columns(fig: Any) -> int | None:
-    """How many columns the narrow variant has, or None when none is needed."""
+def png_css_width(png: bytes) -> float:
+    """Natural CSS width of a PNG: pixels x 96 / dpi (96 dpi when unset)."""
+    (width,) = struct.unpack(">I", png[16:20])
+    dpi = 96.0
+    at = png.find(b"pHYs")
+    if at > 0:
+        x, _y, unit = struct.unpack(">IIB", png[at + 4 : at + 13])
+        if unit == 1 and x:
+            dpi = x * 0.0254
+    return float(width) * 96.0 / dpi
+
+
+def narrow_columns(fig: Any, natural_css: float | None = None) -> int | None:
+    """Columns of the narrow variant of a grid of panels, or None (not a grid,
+    or narrow enough already). `natural_css` is the saved image's natural width."""
     found = _grid(fig)
-    if found is None:
+    width_css = natural_css if natural_css is not None else fig.get_figwidth() * 96.0
+    if found is None or width_css <= WIDE_CSS:
         return None
     gridspec, specs = found
     columns = gridspec.ncols
-    width_css = fig.get_figwidth() * 96.0
-    if columns < 2 or width_css <= WIDE_CSS:
-        return None
-    if any(len(spec.colspan) > 1 for _ax, spec in specs):
+    if columns < 2 or any(len(spec.colspan) > 1 for _ax, spec in specs):
         return None
     per_column = width_css / columns
     return int(max(1, min(columns - 1, math.floor(NARROW_CSS / per_column))))
 
 
-def render_narrow(fig: Any, columns: int, **print_kwargs: Any) -> bytes:
-    """Render the panels in `columns` columns (reading order kept); restore the figure."""
-    gridspec, specs = _grid(fig)  # type: ignore[misc]
-    old_columns, old_rows = gridspec.ncols, gridspec.nrows
-    cells = sorted(
-        ((spec.rowspan.start, spec.colspan.start, ax, spec) for ax, spec in specs),
-        key=lambda item: (item[0], item[1]),
-    )
-    # Row-major reading order: (row, column) -> index -> new (row, column).
-    order = {(r, c): i for i, (r, c, _ax, _spec) in enumerate(cells)}
-    rows = math.ceil(len(cells) / columns)
+def render_narrow(fig: Any, natural_css: float, **print_kwargs: Any) -> bytes | None:
+    """The figure re-laid out for a phone; the figure is restored afterwards.
+
+    A grid of panels goes to fewer columns (reading order kept, each panel at
+    its size in inches, so the text keeps its size); anything else (one panel,
+    or panels not on one grid) is redrawn narrower at the same font size.
+    """
+    if natural_css <= WIDE_CSS:
+        return None
     width, height = fig.get_size_inches()
     engine = fig.get_layout_engine()
-    new = fig.add_gridspec(rows, columns)
+    columns = narrow_columns(fig, natural_css)
+    cells: list[tuple[Any, Any]] = []
     try:
         if engine is None:
             fig.set_layout_engine("constrained")
-        for r, c, ax, _spec in cells:
-            index = order[(r, c)]
-            ax.set_subplotspec(new[index // columns, index % columns])
-        fig.set_size_inches(
-            width * columns / old_columns, height * rows / old_rows, forward=False
-        )
-        png: bytes = _original_print_figure(
+        if columns is not None:
+            gridspec, specs = _grid(fig)  # type: ignore[misc]
+            ordered = sorted(
+                specs, key=lambda item: (item[1].rowspan.start, item[1].colspan.start)
+            )
+            rows = math.ceil(len(ordered) / columns)
+            new = fig.add_gridspec(rows, columns)
+            for index, (ax, spec) in enumerate(ordered):
+                cells.append((ax, spec))
+                ax.set_subplotspec(new[index // columns, index % columns])
+            fig.set_size_inches(
+                width * columns / gridspec.ncols,
+                height * rows / gridspec.nrows,
+                forward=False,
+            )
+        else:
+            # Constrained layout fills the figure: its width is the image's width.
+            fig.set_size_inches(0.95 * NARROW_CSS / 96.0, height, forward=False)
+        narrow: bytes | None = _original_print_figure(
             fig, fmt="png", base64=False, **print_kwargs
         )
-        return png
     finally:
-        for _r, _c, ax, spec in cells:
+        for ax, spec in cells:
             ax.set_subplotspec(spec)
         fig.set_size_inches(width, height, forward=False)
         if engine is None:
             fig.set_layout_engine(None)
+    if not narrow or png_css_width(narrow) >= natural_css:
+        return None
+    return narrow
 
 
 _original_print_figure: Any = None
@@ -179,9 +204,8 @@ def print_figure(fig: Any, fmt: str = "png", **kwargs: Any) -> Any:
     if fmt != "png" or not data:
         return _encode(data, base64_out)
     chunks = {"Description": describe(fig)}
-    columns = narrow_columns(fig)
-    if columns is not None:
-        narrow = render_narrow(fig, columns, **kwargs)
+    narrow = render_narrow(fig, png_css_width(data), **kwargs)
+    if narrow is not None:
         chunks[NARROW_KEY] = base64.b64encode(narrow).decode("ascii")
     return _encode(add_text_chunks(data, chunks), base64_out)
 

@@ -57,6 +57,17 @@ def test_four_panels_side_by_side_get_a_narrow_variant_and_alt_text():
     assert [ax.get_subplotspec().colspan.start for ax in axes] == [0, 1, 2, 3]
 
 
+def test_a_wide_single_panel_is_redrawn_narrower():
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.plot([0, 1], [0, 1])
+    ax.set_xlabel("length n")
+    chunks, text = png_of(fig)
+    narrow = labcode_site.png_chunks(base64.b64decode(text[labcode_figures.NARROW_KEY]))
+    assert labcode_site.css_size(chunks)[0] > labcode_figures.WIDE_CSS
+    assert labcode_site.css_size(narrow)[0] <= labcode_figures.NARROW_CSS + 10
+    assert list(fig.get_size_inches()) == [8, 4]
+
+
 def test_a_single_panel_or_narrow_figure_gets_no_variant():
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.imshow([[0, 1], [1, 0]])
@@ -72,7 +83,7 @@ def test_the_narrow_chunk_is_stripped_from_the_wide_file():
     for ax in axes.flat:
         ax.plot([0, 1])
     chunks, text = png_of(fig)
-    assert labcode_figures.narrow_columns(fig) == 1
+    assert labcode_figures.narrow_columns(fig, 1056.0) == 1
     stripped = [c for c in chunks if not c[1].startswith(b"labcode-narrow\0")]
     assert len(stripped) == len(chunks) - 1
     again = labcode_site.png_chunks(labcode_site.png_bytes(stripped))
