@@ -1,34 +1,11 @@
 r"""Convolution layers: forward and backward passes, naive and fast.
 
-A convolution layer of a CNN slides each of ``F`` filters ``w[f]`` of shape
-``(C, HH, WW)`` over a zero-padded input ``x`` of shape ``(N, C, H, W)`` and takes
-dot products; strictly, that is a *cross-correlation* (the kernel is not flipped):
-
-.. math::
-
-    \mathrm{out}[n, f, r, c] = b_f + \sum_{k, i, j}
-        w[f, k, i, j]\; x_{\mathrm{pad}}[n, k, s r + i, s c + j],
-
-with stride :math:`s`, and an output of height
-:math:`H' = 1 + \lfloor (H + 2p - HH) / s \rfloor` (width likewise), the floor
-rule PyTorch uses. The gradients of :math:`\sum \mathrm{out} \odot \mathrm{dout}`
-are a correlation of the input with ``dout`` (for ``dw``), a sum (for ``db``) and
-a *full convolution* of ``dout`` with ``w``, which is a correlation with the
-flipped kernel (for ``dx``) [1]_.
-
-Naive loop versions sit beside the fast ones. The fast versions turn the layer
-into one matrix product per sample (im2col [2]_; small samples are grouped):
-for stride 1 the columns are contiguous slices of the flattened padded image,
-so building them is nine memory copies for a 3x3 kernel, the bias rides along
-as a row of ones, and the product runs in BLAS.
-
-References
-----------
-.. [1] Dumoulin, V. and Visin, F. (2016). A guide to convolution arithmetic for
-       deep learning. arXiv:1603.07285.
-.. [2] Chellapilla, K., Puri, S. and Simard, P. (2006). High performance
-       convolutional neural networks for document processing. *Tenth
-       International Workshop on Frontiers in Handwriting Recognition*.
+The definitions (cross-correlation with stride and zero padding, the floor rule
+for the output size, the three gradients) are in the docstring of
+:mod:`labcode.conv`, which re-exports everything public here. The naive loops
+are the readable reference; the fast versions build im2col columns per sample
+(small samples grouped), fold the bias into the matrix product as a row of
+ones, and run one BLAS product per block.
 """
 
 from __future__ import annotations
