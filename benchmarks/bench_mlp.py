@@ -102,7 +102,7 @@ def _small(quick: bool) -> list[Row]:
     epochs = 2 if quick else 20
     lr, batch = 0.05, 32
 
-    def ours():
+    def ours() -> None:
         MLP([64, 64, 10], rng=0).fit(
             x, y, epochs=epochs, lr=lr, batch_size=batch, rng=0
         )

@@ -64,7 +64,7 @@ def tolerance(dtype):
 # ------------------------------------------------------------------ forward
 @settings(max_examples=120, deadline=None)
 @given(problem=layer_problems())
-def test_forward_fast_naive_and_scipy_agree(problem):
+def test_forward_fast_naive_and_scipy_agree(problem) -> None:
     x, w, b, stride, pad = problem
     fast = conv_forward(x, w, b, stride=stride, pad=pad)
     naive = conv_forward_naive(x, w, b, stride=stride, pad=pad)
@@ -79,7 +79,7 @@ def test_forward_fast_naive_and_scipy_agree(problem):
     np.testing.assert_allclose(fast, reference, **tolerance(x.dtype))
 
 
-def test_forward_large_batch_uses_blocks_and_agrees():
+def test_forward_large_batch_uses_blocks_and_agrees() -> None:
     # 70 samples of 12x12 with 4 channels: several blocks, the last one partial.
     x = RNG.standard_normal((70, 4, 12, 12))
     w = RNG.standard_normal((6, 4, 3, 3))
@@ -92,7 +92,7 @@ def test_forward_large_batch_uses_blocks_and_agrees():
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("stride", [1, 2, 3])
-def test_one_sample_blocks_agree_with_naive(dtype, stride):
+def test_one_sample_blocks_agree_with_naive(dtype, stride) -> None:
     # Samples this large (16 channels, 40x40) get one matrix product each; for
     # stride > 1 the product is written straight into the output array.
     x = RNG.standard_normal((3, 16, 40, 40)).astype(dtype)
@@ -121,13 +121,13 @@ def test_one_sample_blocks_agree_with_naive(dtype, stride):
     )
 
 
-def test_forward_without_bias_is_bias_zero():
+def test_forward_without_bias_is_bias_zero() -> None:
     x = RNG.standard_normal((2, 3, 5, 5))
     w = RNG.standard_normal((4, 3, 3, 3))
     np.testing.assert_array_equal(conv_forward(x, w), conv_forward(x, w, np.zeros(4)))
 
 
-def test_forward_is_cross_correlation_not_convolution():
+def test_forward_is_cross_correlation_not_convolution() -> None:
     x = np.zeros((1, 1, 3, 3))
     x[0, 0, 1, 1] = 1.0  # an impulse
     w = np.arange(9.0).reshape(1, 1, 3, 3)
@@ -146,7 +146,7 @@ def test_forward_is_cross_correlation_not_convolution():
     ],
     ids=["f32", "mixed", "int", "uint8"],
 )
-def test_dtypes(x_dtype, w_dtype, expected):
+def test_dtypes(x_dtype, w_dtype, expected) -> None:
     x = np.ones((1, 2, 4, 4), dtype=x_dtype)
     w = np.ones((3, 2, 2, 2), dtype=w_dtype)
     assert conv_forward(x, w).dtype == expected
@@ -158,7 +158,7 @@ def test_dtypes(x_dtype, w_dtype, expected):
 # ------------------------------------------------------------------ backward
 @settings(max_examples=120, deadline=None)
 @given(problem=layer_problems())
-def test_backward_fast_and_naive_agree(problem):
+def test_backward_fast_and_naive_agree(problem) -> None:
     x, w, b, stride, pad = problem
     out = conv_forward(x, w, b, stride=stride, pad=pad)
     dout = np.random.default_rng(0).standard_normal(out.shape).astype(x.dtype)
@@ -172,7 +172,7 @@ def test_backward_fast_and_naive_agree(problem):
 
 @settings(max_examples=60, deadline=None)
 @given(problem=layer_problems())
-def test_adjoint_identity(problem):
+def test_adjoint_identity(problem) -> None:
     # <conv(x), dout> = <x, dx> + <b, db>: the layer is affine in x, and dx is
     # exactly the adjoint of the linear part applied to dout.
     x, w, b, stride, pad = problem
@@ -189,7 +189,7 @@ def test_adjoint_identity(problem):
 
 
 @pytest.mark.parametrize(("stride", "pad"), [(1, 0), (1, 1), (2, 1), (3, 2)])
-def test_gradients_match_centred_differences(stride, pad):
+def test_gradients_match_centred_differences(stride, pad) -> None:
     rng = np.random.default_rng(stride * 10 + pad)
     x = rng.standard_normal((2, 3, 7, 6))
     w = rng.standard_normal((4, 3, 3, 2))
@@ -205,7 +205,7 @@ def test_gradients_match_centred_differences(stride, pad):
     assert relative_error(db, numerical_gradient(lambda v: loss(x, w, v), b)) < 1e-7
 
 
-def test_dx_is_full_convolution_with_the_flipped_kernel():
+def test_dx_is_full_convolution_with_the_flipped_kernel() -> None:
     # Stride 1: dx = conv_forward(dout, w flipped and with F and C swapped, pad=HH-1-pad).
     x = RNG.standard_normal((2, 3, 8, 9))
     w = RNG.standard_normal((5, 3, 3, 4))
@@ -218,7 +218,7 @@ def test_dx_is_full_convolution_with_the_flipped_kernel():
         np.testing.assert_allclose(dx, via_forward, rtol=1e-11, atol=1e-11)
 
 
-def test_backward_large_batch_agrees_with_naive():
+def test_backward_large_batch_agrees_with_naive() -> None:
     x = RNG.standard_normal((40, 2, 9, 9))
     w = RNG.standard_normal((3, 2, 3, 3))
     for stride in (1, 2):
@@ -282,7 +282,7 @@ W = np.zeros((4, 3, 3, 3))
         "strings",
     ],
 )
-def test_forward_input_errors(func, kwargs, error, message):
+def test_forward_input_errors(func, kwargs, error, message) -> None:
     args = {"x": X, "w": W, "b": None, "stride": 1, "pad": 0} | kwargs
     with pytest.raises(error, match=message):
         func(args.pop("x"), args.pop("w"), args.pop("b"), **args)
@@ -291,7 +291,7 @@ def test_forward_input_errors(func, kwargs, error, message):
 @pytest.mark.parametrize(
     "func", [conv_backward, conv_backward_naive], ids=["fast", "naive"]
 )
-def test_backward_input_errors(func):
+def test_backward_input_errors(func) -> None:
     with pytest.raises(
         ValueError,
         match=r"dout must have the output's shape .* \(2, 4, 3, 3\); got \(2, 4, 3, 2\)",
@@ -303,7 +303,7 @@ def test_backward_input_errors(func):
         func(np.zeros((2, 4, 3, 3)), X, W, pad=-2)
 
 
-def test_kernel_fits_only_with_padding():
+def test_kernel_fits_only_with_padding() -> None:
     x = np.ones((1, 1, 2, 2))
     w = np.ones((1, 1, 4, 4))
     with pytest.raises(ValueError, match="larger than the padded input 2x2"):
@@ -320,7 +320,7 @@ def test_kernel_fits_only_with_padding():
     method=st.sampled_from(["direct", "fft", "auto"]),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_correlate2d_matches_scipy(shape, t_shape, mode, method, seed):
+def test_correlate2d_matches_scipy(shape, t_shape, mode, method, seed) -> None:
     if mode == "valid" and (t_shape[0] > shape[0] or t_shape[1] > shape[1]):
         return
     rng = np.random.default_rng(seed)
@@ -333,7 +333,7 @@ def test_correlate2d_matches_scipy(shape, t_shape, mode, method, seed):
 
 
 @pytest.mark.parametrize("method", ["direct", "fft"])
-def test_correlate2d_large_image(method):
+def test_correlate2d_large_image(method) -> None:
     image = RNG.standard_normal((130, 97))
     template = RNG.standard_normal((21, 14))
     for mode in ("valid", "same", "full"):
@@ -343,7 +343,7 @@ def test_correlate2d_large_image(method):
         )
 
 
-def test_correlate2d_float32_stays_float32():
+def test_correlate2d_float32_stays_float32() -> None:
     image = RNG.standard_normal((40, 40)).astype(np.float32)
     template = RNG.standard_normal((9, 9)).astype(np.float32)
     for method in ("direct", "fft"):
@@ -355,7 +355,7 @@ def test_correlate2d_float32_stays_float32():
     assert correlate2d(image.astype(int), template.astype(int)).dtype == np.float64
 
 
-def test_correlate2d_auto_picks_by_size():
+def test_correlate2d_auto_picks_by_size() -> None:
     # A 3x3 template on a small image: direct; a 60x60 template on 512x512: FFT.
     assert correlate_method((32, 32), (3, 3)) == "direct"
     assert correlate_method((512, 512), (60, 60)) == "fft"
@@ -385,12 +385,12 @@ def test_correlate2d_auto_picks_by_size():
         ),
     ],
 )
-def test_correlate_method_checks(args, kwargs, exc, pattern):
+def test_correlate_method_checks(args, kwargs, exc, pattern) -> None:
     with pytest.raises(exc, match=pattern):
         correlate_method(*args, **kwargs)
 
 
-def test_correlate2d_does_not_overflow_on_the_way():
+def test_correlate2d_does_not_overflow_on_the_way() -> None:
     rng = np.random.default_rng(3)
     image = rng.standard_normal((30, 30))
     template = rng.standard_normal((20, 20))
@@ -402,14 +402,14 @@ def test_correlate2d_does_not_overflow_on_the_way():
         correlate2d(image * 1e300, template * 1e300)
 
 
-def test_correlate2d_limits():
+def test_correlate2d_limits() -> None:
     with pytest.raises(
         ValueError, match="method='direct' with this image and template"
     ):
         correlate2d(np.zeros((2000, 2000)), np.ones((1000, 1000)), method="direct")
 
 
-def test_match_template_scale_free():
+def test_match_template_scale_free() -> None:
     rng = np.random.default_rng(4)
     image = rng.standard_normal((40, 40))
     template = image[5:30, 7:32].copy()
@@ -420,7 +420,7 @@ def test_match_template_scale_free():
     assert best_match(want) == (5, 7)
 
 
-def test_layer_memory_bounds():
+def test_layer_memory_bounds() -> None:
     with pytest.raises(ValueError, match="pad must need at most"):
         conv_forward(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 1, 1)), pad=10**6)
     with pytest.raises(ValueError, match="pad must need at most"):
@@ -495,7 +495,7 @@ def test_layer_memory_bounds():
         "complex",
     ],
 )
-def test_correlate2d_errors(args, kwargs, error, message):
+def test_correlate2d_errors(args, kwargs, error, message) -> None:
     with pytest.raises(error, match=message):
         correlate2d(*args, **kwargs)
 
@@ -514,7 +514,7 @@ def naive_ncc(image, template):
     return out
 
 
-def test_match_template_matches_naive_ncc():
+def test_match_template_matches_naive_ncc() -> None:
     image = RNG.standard_normal((30, 25))
     template = RNG.standard_normal((7, 5))
     np.testing.assert_allclose(
@@ -522,7 +522,7 @@ def test_match_template_matches_naive_ncc():
     )
 
 
-def test_match_template_is_invariant_to_affine_changes():
+def test_match_template_is_invariant_to_affine_changes() -> None:
     image = RNG.standard_normal((20, 20))
     template = image[5:11, 3:9].copy()
     scores = match_template(image, template)
@@ -534,7 +534,7 @@ def test_match_template_is_invariant_to_affine_changes():
     assert match_template(image, -template)[5, 3] == pytest.approx(-1.0)
 
 
-def test_match_template_flat_windows_score_zero():
+def test_match_template_flat_windows_score_zero() -> None:
     image = np.zeros((10, 10))
     image[6:, 6:] = RNG.standard_normal((4, 4))
     scores = match_template(image, RNG.standard_normal((3, 3)))
@@ -543,7 +543,7 @@ def test_match_template_flat_windows_score_zero():
     assert np.all(np.abs(scores) <= 1.0)
 
 
-def test_match_template_finds_a_patch_of_a_photograph_under_noise():
+def test_match_template_finds_a_patch_of_a_photograph_under_noise() -> None:
     photo = grace_hopper()[:512, :512]
     top, left = 180, 210
     template = photo[top : top + 60, left : left + 60].copy()
@@ -554,7 +554,7 @@ def test_match_template_finds_a_patch_of_a_photograph_under_noise():
     assert scores[top, left] > 0.5
 
 
-def test_match_template_dtype_and_errors():
+def test_match_template_dtype_and_errors() -> None:
     image = RNG.standard_normal((12, 12)).astype(np.float32)
     assert match_template(image, image[2:5, 2:6]).dtype == np.float32
     with pytest.raises(ValueError, match="template must not be constant"):
@@ -569,7 +569,7 @@ def test_match_template_dtype_and_errors():
     "layer",
     [conv_forward, conv_forward_naive],
 )
-def test_layer_overflow_from_finite_inputs_raises(layer):
+def test_layer_overflow_from_finite_inputs_raises(layer) -> None:
     x = np.full((1, 1, 3, 3), 1e200)
     w = np.full((1, 1, 2, 2), 1e200)
     with pytest.raises(ValueError, match="x, w, b must be small enough"):
@@ -582,14 +582,14 @@ def test_layer_overflow_from_finite_inputs_raises(layer):
 
 
 @pytest.mark.parametrize("layer", [conv_backward, conv_backward_naive])
-def test_backward_overflow_from_finite_inputs_raises(layer):
+def test_backward_overflow_from_finite_inputs_raises(layer) -> None:
     x = np.ones((1, 1, 3, 3))
     w = np.full((1, 1, 2, 2), 1e200)
     with pytest.raises(ValueError, match="dout, x, w must be small enough"):
         layer(np.full((1, 1, 2, 2), 1e200), x, w)
 
 
-def test_naive_layers_bound_their_loops():
+def test_naive_layers_bound_their_loops() -> None:
     x, w = np.zeros((2, 1, 2000, 2000)), np.zeros((2, 1, 1, 1))
     with pytest.raises(ValueError, match="x and w must need at most 10000000 loop"):
         conv_forward_naive(x, w)

@@ -48,7 +48,7 @@ def match(found, truth, tol=2):
     [np.float64, np.float32, np.uint8, np.int16, np.bool_],
     ids=lambda d: np.dtype(d).name,
 )
-def test_response_equals_skimage_exactly(method, sigma, dtype):
+def test_response_equals_skimage_exactly(method, sigma, dtype) -> None:
     if dtype == np.bool_:
         image = PHOTO > 0.5
     elif np.dtype(dtype).kind in "iu":
@@ -63,14 +63,14 @@ def test_response_equals_skimage_exactly(method, sigma, dtype):
     np.testing.assert_array_equal(ours, theirs)
 
 
-def test_structure_tensor_equals_skimage():
+def test_structure_tensor_equals_skimage() -> None:
     ours = structure_tensor(PHOTO, sigma=1.5)
     theirs = feature.structure_tensor(PHOTO, sigma=1.5, order="rc")
     for a, b in zip(ours, theirs, strict=True):
         np.testing.assert_array_equal(a, b)
 
 
-def test_gaussian_derivative_recipe():
+def test_gaussian_derivative_recipe() -> None:
     arr, arc, acc = structure_tensor(PHOTO, sigma=2.0, gradient="gaussian")
     i_r = ndimage.gaussian_filter(PHOTO, 2.0, order=(1, 0), mode="constant")
     i_c = ndimage.gaussian_filter(PHOTO, 2.0, order=(0, 1), mode="constant")
@@ -88,7 +88,9 @@ def test_gaussian_derivative_recipe():
 @pytest.mark.parametrize("min_distance", [1, 3, 10])
 @pytest.mark.parametrize("threshold_rel", [0.0, 0.1, 0.5])
 @pytest.mark.parametrize("exclude_border", [True, False])
-def test_corner_peaks_equals_skimage(min_distance, threshold_rel, exclude_border):
+def test_corner_peaks_equals_skimage(
+    min_distance, threshold_rel, exclude_border
+) -> None:
     response = harris_response(PHOTO)
     ours = corner_peaks(
         response,
@@ -105,7 +107,7 @@ def test_corner_peaks_equals_skimage(min_distance, threshold_rel, exclude_border
     np.testing.assert_array_equal(ours, theirs)
 
 
-def test_corner_peaks_plateaus_and_spacing():
+def test_corner_peaks_plateaus_and_spacing() -> None:
     response = np.zeros((30, 30))
     response[10:13, 10:13] = (
         1.0  # a flat plateau: one corner, the first in row-major order
@@ -132,7 +134,7 @@ def test_corner_peaks_plateaus_and_spacing():
 
 # ------------------------------------------------------------------ behaviour
 @pytest.mark.parametrize("method", ["harris", "noble"])
-def test_synthetic_corners_found(method):
+def test_synthetic_corners_found(method) -> None:
     image, truth = polygon_image()
     found = corner_peaks(
         harris_response(image, method=method), min_distance=5, threshold_rel=0.05
@@ -142,7 +144,7 @@ def test_synthetic_corners_found(method):
     assert precision == 1.0
 
 
-def test_transposition_and_rotation_invariance():
+def test_transposition_and_rotation_invariance() -> None:
     response = harris_response(PHOTO)
     np.testing.assert_allclose(
         harris_response(PHOTO.T), response.T, rtol=1e-12, atol=1e-15
@@ -160,14 +162,14 @@ def test_transposition_and_rotation_invariance():
 
 
 @pytest.mark.parametrize("method", ["harris", "noble"])
-def test_constant_image_has_no_corners(method):
+def test_constant_image_has_no_corners(method) -> None:
     for image in (np.zeros((20, 20)), np.full((20, 20), 7.0, dtype=np.float32)):
         response = harris_response(image, method=method)
         assert np.all(np.isfinite(response))
         assert corner_peaks(response, min_distance=2).shape == (0, 2)
 
 
-def test_edges_are_negative_and_corners_positive():
+def test_edges_are_negative_and_corners_positive() -> None:
     image, _ = polygon_image()
     response = harris_response(image)
     assert response[20, 45] < 0  # middle of the top edge of the rectangle
@@ -175,7 +177,7 @@ def test_edges_are_negative_and_corners_positive():
     assert abs(response[5, 100]) < 1e-12  # flat background
 
 
-def test_float32_stays_float32_and_is_close_to_float64():
+def test_float32_stays_float32_and_is_close_to_float64() -> None:
     r32 = harris_response(PHOTO.astype(np.float32))
     assert r32.dtype == np.float32
     assert structure_tensor(PHOTO.astype(np.float32))[0].dtype == np.float32
@@ -184,7 +186,7 @@ def test_float32_stays_float32_and_is_close_to_float64():
     )
 
 
-def test_structure_tensor_results_are_independent_arrays():
+def test_structure_tensor_results_are_independent_arrays() -> None:
     a1 = structure_tensor(PHOTO)
     a2 = structure_tensor(PHOTO[::-1])
     np.testing.assert_array_equal(a1[0], feature.structure_tensor(PHOTO, order="rc")[0])
@@ -295,7 +297,7 @@ def test_structure_tensor_results_are_independent_arrays():
         "response-inf",
     ],
 )
-def test_input_errors(call, error, message):
+def test_input_errors(call, error, message) -> None:
     with pytest.raises(error, match=message):
         call()
 
@@ -303,7 +305,7 @@ def test_input_errors(call, error, message):
 @pytest.mark.parametrize("gradient", ["sobel", "gaussian"])
 @pytest.mark.parametrize("method", ["harris", "noble"])
 @pytest.mark.parametrize("sigma", [0.05, 0.7, 1.5, 3.0, 40.0])
-def test_naive_twin_agrees(gradient, method, sigma):
+def test_naive_twin_agrees(gradient, method, sigma) -> None:
     rng = np.random.default_rng(7)
     image = rng.random((9, 11))
     fast = harris_response(image, sigma=sigma, method=method, gradient=gradient)
@@ -317,7 +319,7 @@ def test_naive_twin_agrees(gradient, method, sigma):
 
 
 @pytest.mark.parametrize("sigma", [1e5, 1e308])
-def test_huge_sigma_is_bounded_and_finite(sigma):
+def test_huge_sigma_is_bounded_and_finite(sigma) -> None:
     rng = np.random.default_rng(0)
     image = rng.random((8, 8))
     response = harris_response(image, sigma=sigma)
@@ -333,7 +335,7 @@ def test_huge_sigma_is_bounded_and_finite(sigma):
         assert all(np.all(np.isfinite(t)) for t in tensor)
 
 
-def test_sigma_just_above_the_image_size_matches_skimage():
+def test_sigma_just_above_the_image_size_matches_skimage() -> None:
     skimage_feature = pytest.importorskip("skimage.feature")
     rng = np.random.default_rng(1)
     image = rng.random((6, 7))
@@ -347,7 +349,7 @@ def test_sigma_just_above_the_image_size_matches_skimage():
 
 
 @pytest.mark.parametrize("sigma", [1e-3, 1e-100, 1e-320])
-def test_tiny_sigma_is_no_window(sigma):
+def test_tiny_sigma_is_no_window(sigma) -> None:
     image = np.zeros((5, 5))
     image[2:, 2:] = 1.0
     for gradient in ("sobel", "gaussian"):
@@ -358,7 +360,7 @@ def test_tiny_sigma_is_no_window(sigma):
     )
 
 
-def test_constant_image_as_documented():
+def test_constant_image_as_documented() -> None:
     sigma = 1.0
     border = 1 + int(4 * sigma + 0.5)
     image = np.full((16, 16), 0.7)
@@ -369,7 +371,7 @@ def test_constant_image_as_documented():
     np.testing.assert_array_equal(harris_response(np.zeros((8, 8))), 0.0)
 
 
-def test_overflowing_image_raises():
+def test_overflowing_image_raises() -> None:
     image = np.zeros((6, 6))
     image[3:, 3:] = 1e200
     with pytest.raises(ValueError, match="image must have values small enough"):
@@ -381,7 +383,7 @@ def test_overflowing_image_raises():
         harris_response(image)
 
 
-def test_corner_peaks_huge_min_distance_and_bool():
+def test_corner_peaks_huge_min_distance_and_bool() -> None:
     r = np.zeros((9, 9))
     r[2, 2], r[6, 6] = 5.0, 3.0
     far = corner_peaks(r, min_distance=10**12, exclude_border=False)
@@ -396,7 +398,7 @@ def test_corner_peaks_huge_min_distance_and_bool():
         corner_peaks(r, exclude_border=None)
 
 
-def test_naive_twin_bounds_its_loops():
+def test_naive_twin_bounds_its_loops() -> None:
     with pytest.raises(
         ValueError, match="image and sigma must need at most 10000000 loop"
     ):

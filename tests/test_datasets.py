@@ -4,7 +4,7 @@ import pytest
 from labcode.datasets import grace_hopper, rgb_to_gray, spirals
 
 
-def test_grace_hopper_gray_and_rgb():
+def test_grace_hopper_gray_and_rgb() -> None:
     rgb = grace_hopper(gray=False)
     gray = grace_hopper()
     assert rgb.shape == (600, 512, 3)
@@ -13,7 +13,7 @@ def test_grace_hopper_gray_and_rgb():
     np.testing.assert_allclose(gray, rgb_to_gray(rgb), atol=1e-12)
 
 
-def test_rgb_to_gray_weights_sum_to_one():
+def test_rgb_to_gray_weights_sum_to_one() -> None:
     white = np.ones((2, 3, 3), dtype=np.float32)
     out = rgb_to_gray(white)
     assert out.dtype == np.float32
@@ -33,12 +33,12 @@ def test_rgb_to_gray_weights_sum_to_one():
     ],
     ids=["2d", "two-channels"],
 )
-def test_rgb_to_gray_errors(image, message):
+def test_rgb_to_gray_errors(image, message) -> None:
     with pytest.raises(ValueError, match=message):
         rgb_to_gray(image)
 
 
-def test_spirals_shapes_and_reproducibility():
+def test_spirals_shapes_and_reproducibility() -> None:
     x, y = spirals(50, classes=3, noise=0.0, rng=1)
     assert x.shape == (150, 2)
     assert np.bincount(y).tolist() == [50, 50, 50]
@@ -62,14 +62,14 @@ def test_spirals_shapes_and_reproducibility():
     ],
     ids=["n", "classes", "turns", "noise"],
 )
-def test_spirals_errors(kwargs, message):
+def test_spirals_errors(kwargs, message) -> None:
     args = {"n_per_class": 10} | kwargs
     with pytest.raises(ValueError, match=message):
         spirals(**args)
 
 
 @pytest.mark.parametrize("bad", [None, 0, 1, "no", 1.0])
-def test_grace_hopper_gray_is_a_bool(bad):
+def test_grace_hopper_gray_is_a_bool(bad) -> None:
     with pytest.raises(
         TypeError, match=r"^gray must be a bool \(True or False\); got "
     ):
@@ -86,11 +86,11 @@ def test_grace_hopper_gray_is_a_bool(bad):
         ({"n_per_class": 10, "rng": -1}, r"rng must be None, a non-negative int seed"),
     ],
 )
-def test_spirals_limits(kwargs, message):
+def test_spirals_limits(kwargs, message) -> None:
     with pytest.raises(ValueError, match=message):
         spirals(**kwargs)
 
 
-def test_spirals_at_the_limits_are_finite():
+def test_spirals_at_the_limits_are_finite() -> None:
     X, _ = spirals(50, turns=1e6, noise=1e6, rng=0)
     assert np.all(np.isfinite(X))

@@ -4,7 +4,7 @@ import pytest
 from labcode.gradcheck import numerical_gradient, relative_error
 
 
-def test_gradient_of_a_quadratic_form():
+def test_gradient_of_a_quadratic_form() -> None:
     rng = np.random.default_rng(3)
     a = rng.standard_normal((4, 4))
     x = rng.standard_normal(4)
@@ -12,7 +12,7 @@ def test_gradient_of_a_quadratic_form():
     np.testing.assert_allclose(grad, (a + a.T) @ x, rtol=1e-8)
 
 
-def test_gradient_keeps_shape_and_does_not_touch_input():
+def test_gradient_keeps_shape_and_does_not_touch_input() -> None:
     x = np.arange(6.0).reshape(2, 3)
     before = x.copy()
     grad = numerical_gradient(lambda v: float(np.sum(np.sin(v))), x)
@@ -21,7 +21,7 @@ def test_gradient_keeps_shape_and_does_not_touch_input():
     np.testing.assert_array_equal(x, before)
 
 
-def test_function_may_modify_its_argument():
+def test_function_may_modify_its_argument() -> None:
     def f(v):
         v *= 2.0
         return float(np.sum(v))
@@ -29,7 +29,7 @@ def test_function_may_modify_its_argument():
     np.testing.assert_allclose(numerical_gradient(f, np.ones(3)), 2.0)
 
 
-def test_centred_difference_error_is_second_order():
+def test_centred_difference_error_is_second_order() -> None:
     # f = exp; error of the centred difference is h^2 / 6 * f''' = h^2 / 6 at 0.
     for h in (1e-2, 1e-3):
         got = numerical_gradient(lambda v: float(np.exp(v[0])), [0.0], h=h)[0]
@@ -68,13 +68,13 @@ def test_centred_difference_error_is_second_order():
         "quotient-overflows",
     ],
 )
-def test_numerical_gradient_errors(f, kwargs, error, message):
+def test_numerical_gradient_errors(f, kwargs, error, message) -> None:
     args = {"x": [1.0, 2.0]} | kwargs
     with pytest.raises(error, match=message):
         numerical_gradient(f, **args)
 
 
-def test_relative_error():
+def test_relative_error() -> None:
     assert relative_error([0.0, 1.0], [0.0, 1.0]) == 0.0
     assert relative_error([1.0], [-1.0]) == 1.0
     assert relative_error(np.zeros((0,)), np.zeros((0,))) == 0.0
@@ -86,7 +86,7 @@ def test_relative_error():
 
 
 @pytest.mark.parametrize("order", ["C", "F"])
-def test_gradient_of_any_memory_order(order):
+def test_gradient_of_any_memory_order(order) -> None:
     # A Fortran-ordered x once gave all zeros: reshape(-1) copied it.
     x = np.array(np.arange(6.0).reshape(2, 3), order=order)
     grad = numerical_gradient(lambda v: float(np.sum(v**2)), x)
@@ -96,6 +96,6 @@ def test_gradient_of_any_memory_order(order):
     np.testing.assert_allclose(grad, 2 * strided, rtol=1e-8)
 
 
-def test_relative_error_near_the_float_limit():
+def test_relative_error_near_the_float_limit() -> None:
     assert relative_error([1e308], [-1e308]) == 1.0
     assert relative_error([1e308, 1.0], [1e308, 1.0]) == 0.0

@@ -16,32 +16,32 @@ def two_blobs(n, rng, gap=3.0):
 
 
 # ------------------------------------------------------------------ softmax, CE, init
-def test_softmax_rows_sum_to_one_and_match_the_definition():
+def test_softmax_rows_sum_to_one_and_match_the_definition() -> None:
     z = RNG.normal(size=(5, 4))
     p = softmax(z)
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
     np.testing.assert_allclose(p, np.exp(z) / np.exp(z).sum(axis=1, keepdims=True))
 
 
-def test_softmax_is_stable_for_huge_logits():
+def test_softmax_is_stable_for_huge_logits() -> None:
     p = softmax([[1e3, 0.0, -1e3], [1e3, 1e3, 1e3]])
     assert np.all(np.isfinite(p))
     np.testing.assert_allclose(p, [[1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3]], atol=1e-300)
     np.testing.assert_allclose(softmax([1e3 + 1.0, 1e3]), softmax([1.0, 0.0]))
 
 
-def test_softmax_invariant_to_shifts():
+def test_softmax_invariant_to_shifts() -> None:
     z = RNG.normal(size=(3, 6))
     np.testing.assert_allclose(softmax(z), softmax(z + 123.4))
 
 
-def test_cross_entropy_values():
+def test_cross_entropy_values() -> None:
     assert cross_entropy([[1.0, 0.0]], [0]) == 0.0
     assert cross_entropy([[0.25, 0.75]], [1]) == pytest.approx(-np.log(0.75))
     assert cross_entropy([[1.0, 0.0]], [1]) == np.inf
 
 
-def test_softmax_cross_entropy_gradient_is_p_minus_onehot():
+def test_softmax_cross_entropy_gradient_is_p_minus_onehot() -> None:
     z = RNG.normal(size=(6, 4))
     y = RNG.integers(0, 4, 6)
     grad = numerical_gradient(lambda v: cross_entropy(softmax(v), y) * 6, z)
@@ -49,7 +49,7 @@ def test_softmax_cross_entropy_gradient_is_p_minus_onehot():
     assert relative_error(grad, expected) < 1e-7
 
 
-def test_glorot_uniform_bound_and_variance():
+def test_glorot_uniform_bound_and_variance() -> None:
     w = glorot_uniform(400, 200, rng=np.random.default_rng(0))
     bound = np.sqrt(6 / 600)
     assert np.abs(w).max() <= bound
@@ -62,7 +62,7 @@ def test_glorot_uniform_bound_and_variance():
 # ------------------------------------------------------------------ gradients
 @pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
 @pytest.mark.parametrize("l2", [0.0, 0.3])
-def test_gradients_match_centred_differences(activation, l2):
+def test_gradients_match_centred_differences(activation, l2) -> None:
     rng = np.random.default_rng(11)
     x = rng.normal(size=(9, 4))
     y = rng.integers(0, 3, 9)
@@ -97,7 +97,7 @@ def test_gradients_match_centred_differences(activation, l2):
         )
 
 
-def test_loss_includes_the_l2_penalty_on_weights_only():
+def test_loss_includes_the_l2_penalty_on_weights_only() -> None:
     x, y = two_blobs(20, np.random.default_rng(0))
     plain = MLP([2, 5, 2], rng=0)
     penalised = MLP([2, 5, 2], l2=0.5, rng=0)
@@ -108,7 +108,7 @@ def test_loss_includes_the_l2_penalty_on_weights_only():
 
 
 # ------------------------------------------------------------------ training
-def test_training_reaches_high_held_out_accuracy():
+def test_training_reaches_high_held_out_accuracy() -> None:
     rng = np.random.default_rng(3)
     x, y = two_blobs(600, rng)
     net = MLP([2, 16, 2], rng=4)
@@ -120,7 +120,7 @@ def test_training_reaches_high_held_out_accuracy():
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
-def test_every_activation_learns_xor(activation):
+def test_every_activation_learns_xor(activation) -> None:
     rng = np.random.default_rng(8)
     x = rng.uniform(-1, 1, size=(400, 2))
     y = (x[:, 0] * x[:, 1] > 0).astype(int)
@@ -130,7 +130,7 @@ def test_every_activation_learns_xor(activation):
     assert net.score(x, y) > 0.9
 
 
-def test_float32_trains_in_float32():
+def test_float32_trains_in_float32() -> None:
     rng = np.random.default_rng(12)
     x, y = two_blobs(200, rng)
     net = MLP([2, 8, 2], rng=0)
@@ -142,7 +142,7 @@ def test_float32_trains_in_float32():
     assert "float32" in repr(net)
 
 
-def test_fit_is_reproducible_with_seeds():
+def test_fit_is_reproducible_with_seeds() -> None:
     x, y = two_blobs(100, np.random.default_rng(1))
     a, b = MLP([2, 4, 2], rng=3), MLP([2, 4, 2], rng=3)
     ha = a.fit(x, y, epochs=3, lr=0.1, batch_size=7, rng=4)
@@ -151,7 +151,7 @@ def test_fit_is_reproducible_with_seeds():
     np.testing.assert_array_equal(a.weights[0], b.weights[0])
 
 
-def test_one_full_batch_step_is_gradient_descent():
+def test_one_full_batch_step_is_gradient_descent() -> None:
     x, y = two_blobs(30, np.random.default_rng(2))
     net = MLP([2, 3, 2], l2=0.1, rng=0)
     d_weights, d_biases = net.gradients(x, y)
@@ -290,12 +290,12 @@ Y = np.array([0, 1, 2, 1])
         "legacy-rng",
     ],
 )
-def test_input_errors(call, error, message):
+def test_input_errors(call, error, message) -> None:
     with pytest.raises(error, match=message):
         call()
 
 
-def test_diverging_training_raises_naming_lr_and_keeps_parameters():
+def test_diverging_training_raises_naming_lr_and_keeps_parameters() -> None:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 2))
     y = (X[:, 0] > 0).astype(int)
@@ -307,7 +307,7 @@ def test_diverging_training_raises_naming_lr_and_keeps_parameters():
         np.testing.assert_array_equal(w, w0)
 
 
-def test_inputs_that_overflow_the_network_raise_naming_X():
+def test_inputs_that_overflow_the_network_raise_naming_X() -> None:
     net = MLP([2, 4, 2], activation="relu", rng=0)
     net.weights[0][...] = 10.0
     X = np.full((3, 2), 1e308)
@@ -318,7 +318,7 @@ def test_inputs_that_overflow_the_network_raise_naming_X():
         net.fit(X, [0, 1, 0], epochs=1, lr=0.1, batch_size=3)
 
 
-def test_size_limits():
+def test_size_limits() -> None:
     with pytest.raises(ValueError, match="layer_sizes must need at most"):
         MLP([10**6, 10**6, 2])
     with pytest.raises(ValueError, match="fan_in and fan_out must need at most"):
@@ -329,7 +329,7 @@ def test_size_limits():
 
 
 # ------------------------------------------------------------------ He initialisation
-def test_he_normal_variance_is_two_over_fan_in_whatever_the_fan_out():
+def test_he_normal_variance_is_two_over_fan_in_whatever_the_fan_out() -> None:
     for fan_in, fan_out in [(400, 50), (100, 800)]:
         w = he_normal(fan_in, fan_out, rng=np.random.default_rng(3))
         assert w.shape == (fan_in, fan_out)
@@ -339,7 +339,7 @@ def test_he_normal_variance_is_two_over_fan_in_whatever_the_fan_out():
     np.testing.assert_array_equal(he_normal(3, 2, rng=5), he_normal(3, 2, rng=5))
 
 
-def test_he_normal_keeps_the_second_moment_through_a_deep_relu_stack():
+def test_he_normal_keeps_the_second_moment_through_a_deep_relu_stack() -> None:
     # The property it is built for: E[z^2] of the pre-activations stays put
     # through 12 ReLU layers of changing width, where LeCun's 1/fan_in halves
     # it at every layer (a brute-force simulation, not the formula).
@@ -374,6 +374,6 @@ def test_he_normal_keeps_the_second_moment_through_a_deep_relu_stack():
     ],
     ids=["fan-in", "fan-out", "float-fan-in", "bad-rng", "too-large"],
 )
-def test_he_normal_input_errors(call, error, message):
+def test_he_normal_input_errors(call, error, message) -> None:
     with pytest.raises(error, match=message):
         call()

@@ -39,14 +39,14 @@ SAMPLES = {
 finite_floats = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
 
 
-def close(a, b, rtol=1e-9, atol=1e-12):
+def close(a, b, rtol=1e-9, atol=1e-12) -> None:
     np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, equal_nan=True)
 
 
 # ---------------------------------------------------------------- against scipy.stats
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 @pytest.mark.parametrize("bias", [True, False])
-def test_skew_and_kurtosis_match_scipy(name, bias):
+def test_skew_and_kurtosis_match_scipy(name, bias) -> None:
     x = SAMPLES[name]
     close(skewness(x, bias=bias), stats.skew(x, bias=bias))
     close(kurtosis(x, bias=bias), stats.kurtosis(x, bias=bias))
@@ -65,7 +65,7 @@ def test_skew_and_kurtosis_match_scipy(name, bias):
     bias=st.booleans(),
     axis=st.sampled_from([0, 1, -1, None]),
 )
-def test_statistics_match_scipy_on_random_samples(x, bias, axis):
+def test_statistics_match_scipy_on_random_samples(x, bias, axis) -> None:
     # Skewness and kurtosis do not change with the scale of the data; scipy gets
     # them from raw powers, which underflow for data near 1e-100, so give it each
     # sample scaled to order 1 (labcode scales internally).
@@ -94,7 +94,7 @@ def test_statistics_match_scipy_on_random_samples(x, bias, axis):
         close(central_moment(x, k, axis=axis), want_m[k], rtol=1e-9, atol=1e-6)
 
 
-def test_tiny_and_huge_scales_do_not_lose_precision():
+def test_tiny_and_huge_scales_do_not_lose_precision() -> None:
     # [a, 0, 0]: moment skewness 1/sqrt(2) and adjusted G1 = sqrt(3), for any a.
     for a in (1e-107, 1.0, 1e100):
         x = np.array([a, 0.0, 0.0])
@@ -104,7 +104,7 @@ def test_tiny_and_huge_scales_do_not_lose_precision():
 
 
 @pytest.mark.parametrize("bias", [True, False])
-def test_constant_data_is_nan_like_scipy(bias):
+def test_constant_data_is_nan_like_scipy(bias) -> None:
     x = np.full(8, 3.0)
     with pytest.warns(RuntimeWarning):
         want = (stats.skew(x, bias=bias), stats.kurtosis(x, bias=bias))
@@ -121,7 +121,7 @@ def test_constant_data_is_nan_like_scipy(bias):
     assert np.isfinite(out[1])
 
 
-def test_too_few_samples_for_the_correction_falls_back_like_scipy():
+def test_too_few_samples_for_the_correction_falls_back_like_scipy() -> None:
     close(skewness([1.0, 2.0], bias=False), stats.skew([1.0, 2.0], bias=False))
     close(
         kurtosis([1.0, 2.0, 4.0], bias=False),
@@ -129,7 +129,7 @@ def test_too_few_samples_for_the_correction_falls_back_like_scipy():
     )
 
 
-def test_moments_by_hand_and_raw_moments():
+def test_moments_by_hand_and_raw_moments() -> None:
     die = np.arange(1, 7)
     assert raw_moment(die, 0) == 1.0
     assert raw_moment(die, 1) == pytest.approx(3.5)
@@ -144,7 +144,7 @@ def test_moments_by_hand_and_raw_moments():
     close(raw_moment(SAMPLES["normal"], 3), np.mean(SAMPLES["normal"] ** 3))
 
 
-def test_axis_conventions():
+def test_axis_conventions() -> None:
     x = RNG.normal(size=(30, 3))
     close(skewness(x), [skewness(x[:, j]) for j in range(3)])
     close(skewness(x, axis=1), [skewness(row) for row in x])
@@ -153,7 +153,7 @@ def test_axis_conventions():
     assert np.ndim(kurtosis(x, axis=None)) == 0
 
 
-def test_dtypes():
+def test_dtypes() -> None:
     x32 = SAMPLES["exponential"].astype(np.float32)
     assert skewness(x32).dtype == np.float32
     assert kurtosis(x32).dtype == np.float32
@@ -163,7 +163,7 @@ def test_dtypes():
     close(skewness(ints), stats.skew(ints.astype(float)))
 
 
-def test_variance_of_affine_transform():
+def test_variance_of_affine_transform() -> None:
     x = SAMPLES["lognormal"]
     a, b = -2.5, 7.0
     close(central_moment(a * x + b, 2), a**2 * central_moment(x, 2))
@@ -172,7 +172,7 @@ def test_variance_of_affine_transform():
     close(kurtosis(a * x + b), kurtosis(x))
 
 
-def test_die_moments_exact():
+def test_die_moments_exact() -> None:
     assert die_moments() == (Fraction(7, 2), Fraction(35, 12))
     assert die_moments(1) == (Fraction(1), Fraction(0))
     mean, var = die_moments(20)
@@ -181,7 +181,7 @@ def test_die_moments_exact():
 
 
 # ---------------------------------------------------------------- Pearson median skewness
-def test_pearson_median_skewness_definition_and_bound():
+def test_pearson_median_skewness_definition_and_bound() -> None:
     x = SAMPLES["exponential"]
     want = 3 * (x.mean() - np.median(x)) / x.std()
     close(pearson_median_skewness(x), want)
@@ -193,7 +193,7 @@ def test_pearson_median_skewness_definition_and_bound():
         assert abs(pearson_median_skewness(sample)) <= 3.0
 
 
-def test_pearson_and_moment_skewness_can_disagree_in_sign():
+def test_pearson_and_moment_skewness_can_disagree_in_sign() -> None:
     # mean below median while the third moment is positive
     x = np.array([-3.0, -3.0, -1.0, 0.0, 0.0, 1.0, 4.0])
     assert skewness(x) > 0.5
@@ -201,7 +201,7 @@ def test_pearson_and_moment_skewness_can_disagree_in_sign():
 
 
 # ---------------------------------------------------------------- MGFs
-def test_empirical_mgf():
+def test_empirical_mgf() -> None:
     x = SAMPLES["normal"]
     t = np.array([-0.5, 0.0, 0.3])
     close(empirical_mgf(x, t), [np.mean(np.exp(ti * x)) for ti in t])
@@ -222,7 +222,7 @@ def test_empirical_mgf():
         (lambda t: (0.7 + 0.3 * np.exp(t)) ** 4, None),  # Binomial(4, 0.3)
     ],
 )
-def test_mgf_moment_known_distributions(mgf, moments):
+def test_mgf_moment_known_distributions(mgf, moments) -> None:
     if moments is None:
         dist = stats.binom(4, 0.3)
         moments = [dist.moment(k) for k in range(5)]
@@ -230,14 +230,14 @@ def test_mgf_moment_known_distributions(mgf, moments):
         assert mgf_moment(mgf, k) == pytest.approx(want, rel=1e-4, abs=1e-5)
 
 
-def test_mgf_moment_of_empirical_mgf_is_the_raw_moment():
+def test_mgf_moment_of_empirical_mgf_is_the_raw_moment() -> None:
     x = RNG.uniform(-1, 1, size=200)
     for k in range(5):
         got = mgf_moment(lambda t: empirical_mgf(x, t), k)
         assert got == pytest.approx(raw_moment(x, k), rel=1e-5, abs=1e-7)
 
 
-def test_mgf_moment_errors():
+def test_mgf_moment_errors() -> None:
     with pytest.raises(TypeError, match="mgf must be callable"):
         mgf_moment(3.0, 1)
     with pytest.raises(ValueError, match="mgf must return one value per point"):
@@ -249,7 +249,7 @@ def test_mgf_moment_errors():
 
 
 # ---------------------------------------------------------------- transformations
-def test_change_of_variables_integral_from_the_post():
+def test_change_of_variables_integral_from_the_post() -> None:
     # int_0^sqrt(pi/2) 2x cos(x^2) dx = int_0^(pi/2) cos y dy = 1
     lhs, _ = integrate.quad(lambda x: 2 * x * np.cos(x**2), 0.0, np.sqrt(np.pi / 2))
     rhs, _ = integrate.quad(np.cos, 0.0, np.pi / 2)
@@ -257,7 +257,7 @@ def test_change_of_variables_integral_from_the_post():
     assert rhs == pytest.approx(1.0, abs=1e-12)
 
 
-def test_transform_pdf_matches_monte_carlo_and_scipy():
+def test_transform_pdf_matches_monte_carlo_and_scipy() -> None:
     rng = np.random.default_rng(3)
     x = rng.normal(size=200_000)
     f = transform_pdf(stats.norm.pdf, np.log, lambda y: 1 / y)
@@ -273,7 +273,7 @@ def test_transform_pdf_matches_monte_carlo_and_scipy():
     assert total == pytest.approx(1.0, abs=1e-8)
 
 
-def test_transform_cdf_increasing_and_decreasing_against_monte_carlo():
+def test_transform_cdf_increasing_and_decreasing_against_monte_carlo() -> None:
     rng = np.random.default_rng(4)
     x = rng.exponential(size=200_000)
     up = transform_cdf(stats.expon.cdf, np.sqrt, increasing=True)  # Y = X^2
@@ -287,7 +287,7 @@ def test_transform_cdf_increasing_and_decreasing_against_monte_carlo():
         assert down(y) == pytest.approx(y)  # e^-X of Exp(1) is uniform
 
 
-def test_piecewise_square_of_normal_is_chi2():
+def test_piecewise_square_of_normal_is_chi2() -> None:
     root = np.sqrt
     slope = lambda y: 0.5 / np.sqrt(y)
     f = transform_pdf_piecewise(
@@ -300,7 +300,7 @@ def test_piecewise_square_of_normal_is_chi2():
     close(half(grid), 0.5 * stats.chi2(1).pdf(grid), rtol=1e-12)
 
 
-def test_transform_errors():
+def test_transform_errors() -> None:
     with pytest.raises(TypeError, match=r"pdf must be callable; got 1.0 of type float"):
         transform_pdf(1.0, np.log, np.log)
     with pytest.raises(TypeError, match="inverse_derivative must be callable"):
@@ -318,7 +318,7 @@ def test_transform_errors():
 
 
 # ---------------------------------------------------------------- binomial transform
-def test_binomial_transform_known_sequences():
+def test_binomial_transform_known_sequences() -> None:
     assert binomial_transform([1] * 8).tolist() == [2**n for n in range(8)]
     fib = [0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144]
     assert binomial_transform(fib[:7]).tolist() == fib[0:13:2]
@@ -331,14 +331,14 @@ def test_binomial_transform_known_sequences():
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.integers(-(10**30), 10**30), min_size=1, max_size=25))
-def test_binomial_transform_round_trip_exact(seq):
+def test_binomial_transform_round_trip_exact(seq) -> None:
     forward = binomial_transform(seq)
     assert inverse_binomial_transform(forward).tolist() == seq
     assert binomial_transform(inverse_binomial_transform(seq)).tolist() == seq
     assert all(isinstance(v, int) for v in forward.tolist())
 
 
-def test_binomial_transform_floats():
+def test_binomial_transform_floats() -> None:
     a = np.array([0.5, 1.5, -2.0, 0.25])
     b = binomial_transform(a)
     assert b.dtype == np.float64
@@ -346,7 +346,7 @@ def test_binomial_transform_floats():
     close(b, [sum(math.comb(n, k) * a[k] for k in range(n + 1)) for n in range(4)])
 
 
-def test_signed_transform_is_an_involution_relation():
+def test_signed_transform_is_an_involution_relation() -> None:
     a = [3, 1, 4, 1, 5, 9, 2, 6]
     signed = [
         sum((-1) ** k * math.comb(n, k) * a[k] for k in range(n + 1))
@@ -356,7 +356,7 @@ def test_signed_transform_is_an_involution_relation():
     assert signed == [(-1) ** n * v for n, v in enumerate(inv)]
 
 
-def test_binomial_transform_errors():
+def test_binomial_transform_errors() -> None:
     with pytest.raises(
         ValueError,
         match=r"a must be a non-empty 1-D sequence \(n,\); got shape \(2, 2\)",
@@ -422,20 +422,20 @@ def test_binomial_transform_errors():
         (lambda: die_moments(0), ValueError, "faces must be >= 1; got 0"),
     ],
 )
-def test_validation(call, exc, pattern):
+def test_validation(call, exc, pattern) -> None:
     with pytest.raises(exc, match=pattern):
         call()
 
 
 @pytest.mark.parametrize("faces", [1, 2, 6, 7, 20, 101])
-def test_die_moments_closed_form_equals_the_sums(faces):
+def test_die_moments_closed_form_equals_the_sums(faces) -> None:
     p = Fraction(1, faces)
     mean = sum((p * v for v in range(1, faces + 1)), Fraction(0))
     var = sum((p * (v - mean) ** 2 for v in range(1, faces + 1)), Fraction(0))
     assert die_moments(faces) == (mean, var)
 
 
-def test_die_moments_of_a_huge_die_is_instant():
+def test_die_moments_of_a_huge_die_is_instant() -> None:
     mean, var = die_moments(10**12)
     assert mean == Fraction(10**12 + 1, 2)
     assert var == Fraction(10**24 - 1, 12)
@@ -479,12 +479,12 @@ def test_die_moments_of_a_huge_die_is_instant():
         (lambda: binomial_transform([1e307] * 10), ValueError, "a must give a result"),
     ],
 )
-def test_limits_and_flags(call, exc, pattern):
+def test_limits_and_flags(call, exc, pattern) -> None:
     with pytest.raises(exc, match=pattern):
         call()
 
 
-def test_moments_of_huge_data_do_not_overflow():
+def test_moments_of_huge_data_do_not_overflow() -> None:
     x = np.array([1e300, -1e300, 3e300, 0.0])
     scaled = x / 1e300
     assert float(raw_moment(x, 1)) == pytest.approx(float(np.mean(scaled)) * 1e300)

@@ -38,7 +38,7 @@ def random_model(rng, n, n_labels, m):
     return unary, edges, pairwise
 
 
-def test_energy_by_hand():
+def test_energy_by_hand() -> None:
     unary = [[1.0, 2.0, 0.0], [0.5, 0.0, 3.0], [2.0, 1.0, 1.0]]
     edges = [[0, 1], [1, 2]]
     pairwise = [
@@ -59,7 +59,7 @@ def test_energy_by_hand():
     m=st.integers(0, 6),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_reparameterization_keeps_every_energy(n, n_labels, m, seed):
+def test_reparameterization_keeps_every_energy(n, n_labels, m, seed) -> None:
     rng = np.random.default_rng(seed)
     unary, edges, pairwise = random_model(rng, n, n_labels, m)
     messages = rng.normal(size=(edges.shape[0], 2, n_labels))
@@ -71,7 +71,7 @@ def test_reparameterization_keeps_every_energy(n, n_labels, m, seed):
         )
 
 
-def test_reparameterize_shared_table_and_repeated_nodes():
+def test_reparameterize_shared_table_and_repeated_nodes() -> None:
     unary = np.zeros((3, 2))
     edges = [[0, 1], [0, 2]]  # node 0 receives two messages
     messages = np.array([[[1.0, 2.0], [0.0, 0.0]], [[10.0, 20.0], [0.0, 0.0]]])
@@ -82,7 +82,7 @@ def test_reparameterize_shared_table_and_repeated_nodes():
 
 @settings(max_examples=80, deadline=None)
 @given(n=st.integers(1, 7), n_labels=st.integers(1, 4), seed=st.integers(0, 2**32 - 1))
-def test_chain_map_matches_brute_force(n, n_labels, seed):
+def test_chain_map_matches_brute_force(n, n_labels, seed) -> None:
     rng = np.random.default_rng(seed)
     unary = rng.normal(size=(n, n_labels))
     pairwise = rng.normal(size=(n - 1, n_labels, n_labels))
@@ -93,7 +93,7 @@ def test_chain_map_matches_brute_force(n, n_labels, seed):
     assert energy(labels, unary, edges, pairwise) == pytest.approx(e, abs=1e-9)
 
 
-def test_chain_map_shared_table_and_single_node():
+def test_chain_map_shared_table_and_single_node() -> None:
     labels, e = chain_map([[3.0, 1.0, 2.0]], np.zeros((3, 3)))
     assert labels.tolist() == [1]
     assert e == 1.0
@@ -110,7 +110,7 @@ def test_chain_map_shared_table_and_single_node():
     integer=st.booleans(),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_grid_graph_cut_matches_brute_force(h, w, lam, integer, seed):
+def test_grid_graph_cut_matches_brute_force(h, w, lam, integer, seed) -> None:
     rng = np.random.default_rng(seed)
     unary = (
         rng.integers(0, 6, size=(h, w, 2)).astype(float)
@@ -123,7 +123,7 @@ def test_grid_graph_cut_matches_brute_force(h, w, lam, integer, seed):
     assert grid_energy(labels, unary, lam) == pytest.approx(e_best, abs=1e-6)
 
 
-def test_grid_graph_cut_beats_icm_on_a_noisy_image():
+def test_grid_graph_cut_beats_icm_on_a_noisy_image() -> None:
     rng = np.random.default_rng(5)
     clean = np.zeros((24, 24), dtype=int)
     clean[6:18, 4:20] = 1
@@ -143,7 +143,9 @@ def test_grid_graph_cut_beats_icm_on_a_noisy_image():
     m=st.integers(0, 12),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_icm_never_increases_energy_and_ends_in_a_local_minimum(n, n_labels, m, seed):
+def test_icm_never_increases_energy_and_ends_in_a_local_minimum(
+    n, n_labels, m, seed
+) -> None:
     rng = np.random.default_rng(seed)
     unary, edges, pairwise = random_model(rng, n, n_labels, m)
     start = rng.integers(0, n_labels, size=n)
@@ -157,7 +159,7 @@ def test_icm_never_increases_energy_and_ends_in_a_local_minimum(n, n_labels, m, 
             assert energy(moved, unary, edges, pairwise) >= e - 1e-9
 
 
-def test_icm_checkerboard_is_a_local_minimum_on_the_grid():
+def test_icm_checkerboard_is_a_local_minimum_on_the_grid() -> None:
     rng = np.random.default_rng(8)
     noisy = (rng.random((10, 12)) < 0.3).astype(int)
     out = denoise_binary(noisy, data_weight=1.0, smoothness=0.6, method="icm")
@@ -491,13 +493,13 @@ E = np.array([[0, 1], [1, 2]])
         "denoise-method",
     ],
 )
-def test_input_errors(call, error, message):
+def test_input_errors(call, error, message) -> None:
     with pytest.raises(error, match=message):
         call()
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_grid_graph_cut_energy_equals_max_flow_on_larger_grids(seed):
+def test_grid_graph_cut_energy_equals_max_flow_on_larger_grids(seed) -> None:
     # Independent check on 30 x 40 grids: the minimum energy equals the value of a
     # maximum flow (computed here on a plainly built graph, without the greedy
     # start) plus the constant sum of min(unary).
@@ -537,7 +539,7 @@ def edge_weights(weights, shape, connectivity):
     return np.array(out)
 
 
-def test_grid_offsets_give_the_order_of_grid_edges():
+def test_grid_offsets_give_the_order_of_grid_edges() -> None:
     for conn in (4, 8):
         edges = grid_edges((3, 4), connectivity=conn)
         weights = np.zeros((3, 4, conn // 2))
@@ -561,7 +563,7 @@ def brute_force_grid(unary, weights, connectivity, table):
     scale=st.sampled_from([1e-6, 1.0, 1e6, 1e300]),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_bk_cut_is_exact_for_real_costs(h, w, connectivity, scale, seed):
+def test_bk_cut_is_exact_for_real_costs(h, w, connectivity, scale, seed) -> None:
     # Real-valued costs of any sign and size, one weight per edge: the energy of
     # the cut equals the brute-force minimum to 1e-9 relative.
     rng = np.random.default_rng(seed)
@@ -582,7 +584,7 @@ def test_bk_cut_is_exact_for_real_costs(h, w, connectivity, scale, seed):
 )
 def test_bk_and_scipy_twins_give_the_same_labels_for_integer_costs(
     h, w, connectivity, seed
-):
+) -> None:
     # Both return the minimum cut with the smallest source side, which is unique.
     rng = np.random.default_rng(seed)
     unary = rng.integers(-6, 7, size=(h, w, 2)).astype(float)
@@ -593,7 +595,7 @@ def test_bk_and_scipy_twins_give_the_same_labels_for_integer_costs(
 
 
 @pytest.mark.parametrize("connectivity", [4, 8])
-def test_bk_and_scipy_twins_agree_on_a_noisy_image(connectivity):
+def test_bk_and_scipy_twins_agree_on_a_noisy_image(connectivity) -> None:
     rng = np.random.default_rng(3)
     clean = np.zeros((60, 70), dtype=int)
     clean[15:45, 10:50] = 1
@@ -606,7 +608,7 @@ def test_bk_and_scipy_twins_agree_on_a_noisy_image(connectivity):
     assert np.mean(bk == clean) > np.mean(noisy == clean)
 
 
-def test_bk_is_exact_where_integer_rounding_is_not():
+def test_bk_is_exact_where_integer_rounding_is_not() -> None:
     # A cost of 2**40 makes the scipy twin scale everything by 2**-21 and round:
     # the small costs below vanish and its labelling is wrong; the float64 cut
     # is not scaled at all and finds the minimum.
@@ -624,7 +626,7 @@ def test_bk_is_exact_where_integer_rounding_is_not():
 
 
 @pytest.mark.parametrize("exponent", [-1000, -60, 60, 1000])
-def test_scaling_by_a_power_of_two_changes_no_label(exponent):
+def test_scaling_by_a_power_of_two_changes_no_label(exponent) -> None:
     # Multiplying every cost by 2**k is exact in floating point (also past 2**900,
     # where the solver scales back down), so the cut is the same.
     rng = np.random.default_rng(11)
@@ -637,7 +639,7 @@ def test_scaling_by_a_power_of_two_changes_no_label(exponent):
     np.testing.assert_array_equal(base, scaled)
 
 
-def test_contrast_weights_layout_and_values():
+def test_contrast_weights_layout_and_values() -> None:
     image = np.array([[0.0, 0.0, 3.0], [0.0, 1.0, 3.0]])
     w = contrast_weights(image, sigma=1.0, connectivity=8)
     assert w.shape == (2, 3, 4)
@@ -654,7 +656,7 @@ def test_contrast_weights_layout_and_values():
     assert ref[0, 1, 0] == pytest.approx(np.exp(-9 / (2 * np.mean(d4**2))))
 
 
-def test_segmentation_with_contrast_weights_follows_the_edge():
+def test_segmentation_with_contrast_weights_follows_the_edge() -> None:
     # A bright square on a dark background, weak data terms: contrast-sensitive
     # weights let the cut follow the square's border exactly.
     rng = np.random.default_rng(2)
@@ -672,7 +674,7 @@ def test_segmentation_with_contrast_weights_follows_the_edge():
 
 
 # ------------------------------------------------------------------ alpha-expansion
-def test_grid_energy_matches_the_general_energy():
+def test_grid_energy_matches_the_general_energy() -> None:
     rng = np.random.default_rng(4)
     unary = rng.normal(size=(3, 4, 5))
     weights = rng.random((3, 4, 4))
@@ -703,7 +705,7 @@ def test_grid_energy_matches_the_general_energy():
 )
 def test_alpha_expansion_is_an_expansion_local_minimum_within_the_bound(
     h, w, n_labels, kind, connectivity, seed
-):
+) -> None:
     rng = np.random.default_rng(seed)
     unary = rng.random((h, w, n_labels)) * 3
     weights = rng.random((h, w, connectivity // 2)) * 2
@@ -729,7 +731,7 @@ def test_alpha_expansion_is_an_expansion_local_minimum_within_the_bound(
 
 
 @pytest.mark.parametrize("kind", ["potts", "truncated_linear"])
-def test_alpha_expansion_twins_agree_and_beat_the_start(kind):
+def test_alpha_expansion_twins_agree_and_beat_the_start(kind) -> None:
     rng = np.random.default_rng(9)
     unary = rng.integers(0, 8, size=(12, 15, 5)).astype(float)
     start = rng.integers(0, 5, size=(12, 15))
@@ -741,7 +743,7 @@ def test_alpha_expansion_twins_agree_and_beat_the_start(kind):
     assert bk.energy < grid_energy(start, unary, 3.0, **kw)
 
 
-def test_denoise_grey_restores_a_staircase():
+def test_denoise_grey_restores_a_staircase() -> None:
     rng = np.random.default_rng(1)
     clean = np.repeat(np.arange(8), 6)[None, :].repeat(30, axis=0)  # 8 levels, steps
     noisy = clean.copy()
@@ -754,7 +756,7 @@ def test_denoise_grey_restores_a_staircase():
     assert np.mean(out == clean) > 0.95 > np.mean(noisy == clean)
 
 
-def test_huge_costs_give_the_cut_of_the_scaled_problem():
+def test_huge_costs_give_the_cut_of_the_scaled_problem() -> None:
     # Costs near the top of float64 are scaled by a power of two before the cut;
     # the labels are those of the same problem at ordinary size.
     rng = np.random.default_rng(12)
@@ -768,7 +770,7 @@ def test_huge_costs_give_the_cut_of_the_scaled_problem():
 
 
 @pytest.mark.slow
-def test_compiled_solver_is_cached_on_disk_and_reused(tmp_path):
+def test_compiled_solver_is_cached_on_disk_and_reused(tmp_path) -> None:
     # A fresh process compiles the solver and writes numba's cache where
     # NUMBA_CACHE_DIR points (the place used when site-packages is read-only is
     # the same mechanism with the user's cache directory); a second fresh process

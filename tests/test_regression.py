@@ -36,7 +36,7 @@ def numerical_gradient(f, theta, h=1e-6):
 
 
 # ---------------------------------------------------------------- add_intercept
-def test_add_intercept_1d_and_2d():
+def test_add_intercept_1d_and_2d() -> None:
     np.testing.assert_array_equal(add_intercept([2.0, 3.0]), [[1, 2], [1, 3]])
     out = add_intercept(np.arange(6).reshape(3, 2))
     assert out.shape == (3, 3)
@@ -45,7 +45,7 @@ def test_add_intercept_1d_and_2d():
     assert add_intercept(np.ones(2, dtype=np.float32)).dtype == np.float32
 
 
-def test_add_intercept_rejects_3d():
+def test_add_intercept_rejects_3d() -> None:
     with pytest.raises(
         ValueError, match=r"x must be 1-D or 2-D \(m,\) or \(m, n\); got shape"
     ):
@@ -54,7 +54,7 @@ def test_add_intercept_rejects_3d():
 
 # ---------------------------------------------------------------- loss and gradients
 @pytest.mark.parametrize("k", [None, 1, 3])
-def test_gradient_matches_naive_and_centred_differences(k):
+def test_gradient_matches_naive_and_centred_differences(k) -> None:
     X, y = make_problem(0, m=12, n=4, k=k)
     rng = np.random.default_rng(1)
     theta = rng.normal(size=(4,) if k is None else (4, k))
@@ -67,13 +67,13 @@ def test_gradient_matches_naive_and_centred_differences(k):
 
 
 def test_mse_loss_by_hand():
-    # residuals (1 - 1, 2 - 3) = (0, -1): loss = 1 / (2 * 2)
+    # residuals (1 - 1, 2 - 3) = (0, -1) -> None: loss = 1 / (2 * 2)
     assert mse_loss([[1.0, 0.0], [1.0, 1.0]], [1.0, 3.0], [1.0, 1.0]) == 0.25
 
 
 # ---------------------------------------------------------------- gradient descent
 @pytest.mark.parametrize("k", [None, 1, 2])
-def test_converges_to_lstsq(k):
+def test_converges_to_lstsq(k) -> None:
     X, y = make_problem(2, m=60, n=3, k=k)
     lr = 0.5 * stable_learning_rate(X)
     theta, losses = gradient_descent(X, y, lr=lr, iterations=3000)
@@ -93,7 +93,9 @@ def test_converges_to_lstsq(k):
     k=st.sampled_from([None, 1, 2]),
     fraction=st.floats(0.05, 0.99),
 )
-def test_any_step_inside_the_bound_converges_without_error(seed, m, n, k, fraction):
+def test_any_step_inside_the_bound_converges_without_error(
+    seed, m, n, k, fraction
+) -> None:
     X, y = make_problem(seed, m=m, n=n, k=k)
     lr = fraction * stable_learning_rate(X)
     theta, losses = gradient_descent(X, y, lr=lr, iterations=200)
@@ -102,7 +104,7 @@ def test_any_step_inside_the_bound_converges_without_error(seed, m, n, k, fracti
     assert np.all(np.isfinite(theta))
 
 
-def test_result_is_a_named_tuple():
+def test_result_is_a_named_tuple() -> None:
     X, y = make_problem(3)
     result = gradient_descent(X, y, lr=0.1, iterations=5)
     assert isinstance(result, GradientDescentResult)
@@ -110,7 +112,7 @@ def test_result_is_a_named_tuple():
     assert result.losses is result[1]
 
 
-def test_float32_stays_float32_and_ints_compute_in_float64():
+def test_float32_stays_float32_and_ints_compute_in_float64() -> None:
     X, y = make_problem(4, dtype=np.float32)
     theta, losses = gradient_descent(
         X, y, lr=0.5 * stable_learning_rate(X), iterations=2000
@@ -126,13 +128,13 @@ def test_float32_stays_float32_and_ints_compute_in_float64():
     np.testing.assert_allclose(theta_i, [1.0, 2.0], atol=1e-8)
 
 
-def test_mixed_float32_float64_promotes():
+def test_mixed_float32_float64_promotes() -> None:
     X, y = make_problem(5, dtype=np.float32)
     theta, _ = gradient_descent(X, y.astype(np.float64), lr=0.1, iterations=3)
     assert theta.dtype == np.float64
 
 
-def test_zero_iterations_and_theta0_not_modified():
+def test_zero_iterations_and_theta0_not_modified() -> None:
     X, y = make_problem(6)
     theta0 = np.ones(3)
     theta, losses = gradient_descent(X, y, lr=0.1, iterations=0, theta0=theta0)
@@ -144,7 +146,7 @@ def test_zero_iterations_and_theta0_not_modified():
     assert theta is not theta0
 
 
-def test_tol_stops_early():
+def test_tol_stops_early() -> None:
     X, y = make_problem(7)
     lr = 0.5 * stable_learning_rate(X)
     theta, losses = gradient_descent(X, y, lr=lr, iterations=100_000, tol=1e-8)
@@ -152,7 +154,7 @@ def test_tol_stops_early():
     assert np.max(np.abs(mse_gradient(X, y, theta))) <= 1e-8
 
 
-def test_exact_fit_example():
+def test_exact_fit_example() -> None:
     x = np.array([0.0, 1.0, 2.0, 3.0])
     theta, losses = gradient_descent(
         add_intercept(x), 1 + 2 * x, lr=0.3, iterations=500
@@ -161,7 +163,7 @@ def test_exact_fit_example():
     assert losses[-1] < 1e-12
 
 
-def test_stable_learning_rate():
+def test_stable_learning_rate() -> None:
     assert stable_learning_rate([[1.0, 0.0], [0.0, 2.0]]) == pytest.approx(1.0)
     assert stable_learning_rate(np.zeros((3, 2))) == float("inf")
     X, _ = make_problem(8)
@@ -170,7 +172,7 @@ def test_stable_learning_rate():
 
 
 @pytest.mark.parametrize("factor", [1.01, 1.5, 10.0, 1e6])
-def test_divergent_step_raises(factor):
+def test_divergent_step_raises(factor) -> None:
     X, y = make_problem(9)
     limit = stable_learning_rate(X)
     with pytest.raises(
@@ -181,7 +183,7 @@ def test_divergent_step_raises(factor):
 
 
 # ---------------------------------------------------------------- validation
-def test_X_one_dimensional_explains_the_reshape():
+def test_X_one_dimensional_explains_the_reshape() -> None:
     with pytest.raises(
         ValueError,
         match=r"X must be 2-D \(m, n\); got shape \(5,\); .*reshape\(-1, 1\)",
@@ -189,14 +191,14 @@ def test_X_one_dimensional_explains_the_reshape():
         gradient_descent(np.arange(5.0), np.arange(5.0), lr=0.1, iterations=1)
 
 
-def test_X_three_dimensional():
+def test_X_three_dimensional() -> None:
     with pytest.raises(
         ValueError, match=r"X must be 2-D \(m, n\); got shape \(2, 2, 2\)$"
     ):
         gradient_descent(np.ones((2, 2, 2)), np.ones(2), lr=0.1, iterations=1)
 
 
-def test_y_rows_mismatch():
+def test_y_rows_mismatch() -> None:
     with pytest.raises(
         ValueError,
         match=r"y must have one row per row of X, shape \(4,\) or \(4, k\); got shape \(3,\)",
@@ -204,21 +206,21 @@ def test_y_rows_mismatch():
         gradient_descent(np.ones((4, 2)), np.ones(3), lr=0.1, iterations=1)
 
 
-def test_y_row_vector_hint():
+def test_y_row_vector_hint() -> None:
     with pytest.raises(
         ValueError, match=r"got shape \(1, 4\); y looks like a row vector"
     ):
         gradient_descent(np.ones((4, 2)), np.ones((1, 4)), lr=0.1, iterations=1)
 
 
-def test_y_three_dimensional():
+def test_y_three_dimensional() -> None:
     with pytest.raises(
         ValueError, match=r"y must be 1-D or 2-D \(m,\) or \(m, k\); got shape"
     ):
         gradient_descent(np.ones((4, 2)), np.ones((4, 1, 1)), lr=0.1, iterations=1)
 
 
-def test_flat_theta0_with_column_y_is_refused():
+def test_flat_theta0_with_column_y_is_refused() -> None:
     X = np.ones((4, 2))
     with pytest.raises(
         ValueError,
@@ -246,7 +248,7 @@ def test_flat_theta0_with_column_y_is_refused():
         ({"lr": 0.1, "iterations": 1, "tol": -1.0}, ValueError, r"tol must be >= 0.0"),
     ],
 )
-def test_bad_options(kwargs, exc, pattern):
+def test_bad_options(kwargs, exc, pattern) -> None:
     X, y = make_problem(10)
     with pytest.raises(exc, match=pattern):
         gradient_descent(X, y, **kwargs)
@@ -273,12 +275,12 @@ def test_bad_options(kwargs, exc, pattern):
         (np.ones((2, 0)), np.ones(2), ValueError, "X must not be empty"),
     ],
 )
-def test_bad_data(X, y, exc, pattern):
+def test_bad_data(X, y, exc, pattern) -> None:
     with pytest.raises(exc, match=pattern):
         gradient_descent(X, y, lr=0.1, iterations=1)
 
 
-def test_huge_iterations_do_not_preallocate():
+def test_huge_iterations_do_not_preallocate() -> None:
     X = np.array([[1.0, 0.0], [0.0, 1.0]])
     theta, losses = gradient_descent(X, [1.0, 2.0], lr=1.0, iterations=10**7, tol=0.0)
     np.testing.assert_allclose(theta, [1.0, 2.0])
@@ -287,14 +289,14 @@ def test_huge_iterations_do_not_preallocate():
         gradient_descent(X, [1.0, 2.0], lr=1.0, iterations=10**12)
 
 
-def test_history_grows_past_its_first_block():
+def test_history_grows_past_its_first_block() -> None:
     X = np.array([[1.0, 0.0], [0.0, 2.0]])
     _, losses = gradient_descent(X, [1.0, 2.0], lr=0.01, iterations=3000)
     assert losses.shape == (3001,)
     assert np.all(np.diff(losses) <= 0)
 
 
-def test_stable_learning_rate_for_huge_and_tiny_X():
+def test_stable_learning_rate_for_huge_and_tiny_X() -> None:
     base = np.array([[1.0, 0.0], [0.0, 2.0]])
     rate = stable_learning_rate(base)
     assert stable_learning_rate(base * 1e100) == pytest.approx(rate * 1e-200)
@@ -303,7 +305,7 @@ def test_stable_learning_rate_for_huge_and_tiny_X():
     assert stable_learning_rate(base * 1e-300) == np.inf
 
 
-def test_overflowing_loss_and_gradient_raise():
+def test_overflowing_loss_and_gradient_raise() -> None:
     X = np.array([[1e100, 0.0], [0.0, 1e100]])
     with pytest.raises(ValueError, match="must have a squared norm inside float64"):
         mse_loss(X, [0.0, 0.0], [1e100, 0.0])
@@ -315,18 +317,18 @@ def test_overflowing_loss_and_gradient_raise():
     assert mse_loss(np.eye(2), [0.0, 0.0], [1e150, 0.0]) == pytest.approx(1e300 / 4)
 
 
-def test_huge_lr_raises_naming_lr():
+def test_huge_lr_raises_naming_lr() -> None:
     X = np.array([[1.0, 2.0], [3.0, 4.0]])
     with pytest.raises(ValueError, match=r"lr=1e\+308 makes gradient descent diverge"):
         gradient_descent(X, [1.0, 2.0], lr=1e308, iterations=10)
 
 
-def test_naive_gradient_overflow_raises():
+def test_naive_gradient_overflow_raises() -> None:
     X = np.array([[1e300, 0.0], [0.0, 1.0]])
     with pytest.raises(ValueError, match="must give a finite gradient"):
         mse_gradient_naive(X, [0.0, 0.0], [1e10, 0.0])
 
 
-def test_naive_gradient_bounds_its_loops():
+def test_naive_gradient_bounds_its_loops() -> None:
     with pytest.raises(ValueError, match="X and theta must need at most 10000000 loop"):
         mse_gradient_naive(np.zeros((10**5, 200)), np.zeros(10**5), np.zeros(200))

@@ -19,7 +19,7 @@ from labcode._validation import (
 )
 
 
-def test_format_shape():
+def test_format_shape() -> None:
     assert format_shape((5,)) == "(5,)"
     assert format_shape((2, 3)) == "(2, 3)"
     assert format_shape(np.zeros((1, 2, 3)).shape) == "(1, 2, 3)"
@@ -37,41 +37,41 @@ def test_format_shape():
         (np.bool_, np.float64),
     ],
 )
-def test_float_dtype_policy(dtype, expected):
+def test_float_dtype_policy(dtype, expected) -> None:
     assert float_dtype(np.dtype(dtype)) == np.dtype(expected)
     out = as_float_array(np.ones(3, dtype=dtype), "x")
     assert out.dtype == np.dtype(expected)
 
 
-def test_as_float_array_keeps_float64_without_copy():
+def test_as_float_array_keeps_float64_without_copy() -> None:
     x = np.arange(4.0)
     assert as_float_array(x, "x") is x
 
 
-def test_as_float_array_forced_dtype():
+def test_as_float_array_forced_dtype() -> None:
     assert as_float_array([1, 2], "x", dtype=np.float32).dtype == np.float32
 
 
-def test_as_float_array_rejects_strings_and_objects():
+def test_as_float_array_rejects_strings_and_objects() -> None:
     with pytest.raises(TypeError, match=r"x must be a numeric array; got dtype <U"):
         as_float_array(["a", "b"], "x")
     with pytest.raises(TypeError, match="x must be a numeric array; got dtype object"):
         as_float_array(np.array([object()]), "x")
 
 
-def test_as_float_array_rejects_complex():
+def test_as_float_array_rejects_complex() -> None:
     with pytest.raises(TypeError, match="x must be real; got complex dtype complex128"):
         as_float_array([1 + 2j], "x")
 
 
-def test_as_float_array_rejects_ragged():
+def test_as_float_array_rejects_ragged() -> None:
     with pytest.raises(
         ValueError, match="x must be a numeric array; could not convert"
     ):
         as_float_array([[1.0, 2.0], [3.0]], "x")
 
 
-def test_as_float_array_ndim_message():
+def test_as_float_array_ndim_message() -> None:
     with pytest.raises(ValueError, match=r"^X must be 2-D \(m, n\); got shape \(3,\)$"):
         as_float_array([1.0, 2.0, 3.0], "X", ndim=2, layout="(m, n)")
     with pytest.raises(
@@ -80,25 +80,25 @@ def test_as_float_array_ndim_message():
         as_float_array(np.ones((1, 1, 1)), "y", ndim=(1, 2))
 
 
-def test_as_float_array_empty():
+def test_as_float_array_empty() -> None:
     with pytest.raises(ValueError, match=r"x must not be empty; got shape \(0, 3\)"):
         as_float_array(np.zeros((0, 3)), "x")
     assert as_float_array(np.zeros((0, 3)), "x", allow_empty=True).shape == (0, 3)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-def test_as_float_array_non_finite(bad):
+def test_as_float_array_non_finite(bad) -> None:
     with pytest.raises(ValueError, match="x must contain only finite values"):
         as_float_array([1.0, bad], "x")
     assert np.isnan(as_float_array([np.nan], "x", finite=False)[0])
 
 
-def test_check_ndim_accepts():
+def test_check_ndim_accepts() -> None:
     check_ndim(np.zeros((2, 2)), "a", 2)
     check_ndim(np.zeros(2), "a", (1, 2))
 
 
-def test_check_int():
+def test_check_int() -> None:
     assert check_int(3, "n") == 3
     assert check_int(np.int64(4), "n", minimum=0) == 4
     with pytest.raises(
@@ -111,7 +111,7 @@ def test_check_int():
         check_int(0, "n", minimum=1)
 
 
-def test_check_real():
+def test_check_real() -> None:
     assert check_real(2, "lr") == 2.0
     assert check_real(np.float32(0.5), "lr", low=0.0, low_inclusive=False) == 0.5
     with pytest.raises(
@@ -132,7 +132,7 @@ def test_check_real():
         check_real(1.0, "p", high=1.0, high_inclusive=False)
 
 
-def test_check_choice():
+def test_check_choice() -> None:
     assert check_choice("fft", "method", ["direct", "fft"]) == "fft"
     with pytest.raises(
         ValueError, match="method must be one of 'direct', 'fft'; got 'FFT'"
@@ -144,7 +144,7 @@ def test_check_choice():
         check_choice(3, "method", ["direct"])
 
 
-def test_check_rng():
+def test_check_rng() -> None:
     gen = np.random.default_rng(1)
     assert check_rng(gen) is gen
     a = check_rng(5).random(3)
@@ -167,7 +167,7 @@ def test_check_rng():
     assert isinstance(check_rng(np.uint8(3)), np.random.Generator)
 
 
-def test_check_real_huge_int_is_not_finite():
+def test_check_real_huge_int_is_not_finite() -> None:
     with pytest.raises(ValueError, match=r"lr must be finite; got 1000"):
         check_real(10**400, "lr")
     with pytest.raises(TypeError, match="lr must be a real number; got 1j"):
@@ -178,7 +178,7 @@ def test_check_real_huge_int_is_not_finite():
         check_real(3, "s", high=2.0, why="why")
 
 
-def test_check_int_maximum():
+def test_check_int_maximum() -> None:
     assert check_int(5, "n", maximum=5) == 5
     with pytest.raises(ValueError, match=r"^n must be <= 5 \(a reason\); got 6$"):
         check_int(6, "n", maximum=5, why="a reason")
@@ -191,25 +191,25 @@ def test_check_int_maximum():
 
 
 @pytest.mark.parametrize("ok", [True, False, np.True_, np.False_])
-def test_check_bool_accepts(ok):
+def test_check_bool_accepts(ok) -> None:
     assert check_bool(ok, "flag") is bool(ok)
 
 
 @pytest.mark.parametrize("bad", [None, 0, 1, 1.0, "yes", np.array([True])])
-def test_check_bool_refuses_truthiness(bad):
+def test_check_bool_refuses_truthiness(bad) -> None:
     with pytest.raises(
         TypeError, match=r"^flag must be a bool \(True or False\); got "
     ):
         check_bool(bad, "flag")
 
 
-def test_check_callable():
+def test_check_callable() -> None:
     check_callable(len, "f")
     with pytest.raises(TypeError, match=r"^f must be callable; got 'x' of type str$"):
         check_callable("x", "f")
 
 
-def test_check_shape_and_size():
+def test_check_shape_and_size() -> None:
     check_shape(np.zeros((2, 3)), "a", (2, 3))
     with pytest.raises(
         ValueError, match=r"^a must have shape \(2, 3\); got shape \(3,\)$"
@@ -227,7 +227,7 @@ def test_check_shape_and_size():
     assert MAX_ELEMENTS == 1 << 27
 
 
-def test_as_float_array_contiguous():
+def test_as_float_array_contiguous() -> None:
     f = np.asfortranarray(np.arange(6.0).reshape(2, 3))
     out = as_float_array(f, "x", contiguous=True)
     assert out.flags.c_contiguous
@@ -238,12 +238,12 @@ def test_as_float_array_contiguous():
     assert as_float_array(strided, "x", contiguous=True).flags.c_contiguous
 
 
-def test_as_float_array_overflowing_ints():
+def test_as_float_array_overflowing_ints() -> None:
     with pytest.raises(TypeError, match="x must be a numeric array; got dtype object"):
         as_float_array([10**400], "x")
 
 
-def test_as_int_array():
+def test_as_int_array() -> None:
     out = as_int_array([0, 2, 1], "y", ndim=1, minimum=0, maximum=2)
     assert out.dtype == np.intp
     assert out.tolist() == [0, 2, 1]
@@ -276,12 +276,12 @@ def test_as_int_array():
         as_int_array(["a"], "y")
 
 
-def test_as_int_array_float16_labels_without_warning():
+def test_as_int_array_float16_labels_without_warning() -> None:
     out = as_int_array(np.array([0.0, 2.0], dtype=np.float16), "y")
     assert out.tolist() == [0, 2]
 
 
-def test_check_size_units():
+def test_check_size_units() -> None:
     with pytest.raises(
         ValueError,
         match=r"^x must need at most 5 loop steps; got a loop \(6 loop steps\)$",

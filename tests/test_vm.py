@@ -158,7 +158,7 @@ def python_result(source, inputs):
     lines=blocks(),
     inputs=st.fixed_dictionaries({v: st.integers(-50, 50) for v in VARS}),
 )
-def test_both_machines_compute_what_python_computes(lines, inputs):
+def test_both_machines_compute_what_python_computes(lines, inputs) -> None:
     source = "\n".join(lines) + "\n"
     used = compile_stack(source).variables
     inputs = {name: value for name, value in inputs.items() if name in used}
@@ -187,7 +187,7 @@ def test_both_machines_compute_what_python_computes(lines, inputs):
 
 # ------------------------------------------------------------------ benchmarks
 @pytest.mark.parametrize("name", sorted(BENCHMARKS))
-def test_benchmarks_fewer_register_instructions(name):
+def test_benchmarks_fewer_register_instructions(name) -> None:
     source, inputs = BENCHMARKS[name]
     stack, register = compile_stack(source), compile_register(source)
     rs, rr = run(stack, **inputs), run(register, **inputs)
@@ -198,28 +198,28 @@ def test_benchmarks_fewer_register_instructions(name):
     assert register.size_bytes / len(register.code) > stack.size_bytes / len(stack.code)
 
 
-def test_copy_propagation_removes_moves():
+def test_copy_propagation_removes_moves() -> None:
     register = compile_register("x = a * 2 + 1\ny = x - b\n")
     assert [ins[0] for ins in register.code] == ["MUL", "ADD", "SUB"]
     stack = compile_stack("x = a * 2 + 1\ny = x - b\n")
     assert len(stack.code) == 10
 
 
-def test_large_constants_come_from_the_pool():
+def test_large_constants_come_from_the_pool() -> None:
     register = compile_register("x = a + 100000\n")
     assert [ins[0] for ins in register.code] == ["LOADK", "ADD"]
     assert register.constants == [100000]
     assert run(register, a=1).variables["x"] == 100001
 
 
-def test_disassembly_is_readable():
+def test_disassembly_is_readable() -> None:
     listing = compile_stack("i = 0\nwhile i < 3:\n    i += 1\n").disassemble()
     assert "IINC       i, 1" in listing
     assert "IF_GE" in listing
     assert str(compile_register("x = -a\n")).strip() == "0  NEG        r1(x), r0(a)"
 
 
-def test_sizes_follow_the_encodings():
+def test_sizes_follow_the_encodings() -> None:
     stack = compile_stack("x = 3\ny = 200\nz = 70000\n")
     # iconst (1) + istore (1), sipush (3) + istore (1), ldc (2) + istore (1)
     assert stack.size_bytes == 1 + 1 + 3 + 1 + 2 + 1
@@ -228,7 +228,7 @@ def test_sizes_follow_the_encodings():
     assert register.size_bytes == 2 + 4 + 2
 
 
-def test_if_else_and_while_results():
+def test_if_else_and_while_results() -> None:
     source = textwrap.dedent(
         """\
         s = 0
@@ -248,7 +248,7 @@ def test_if_else_and_while_results():
         assert run(compile_(source), n=10).variables == expected
 
 
-def test_variables_assigned_only_on_the_path_taken():
+def test_variables_assigned_only_on_the_path_taken() -> None:
     source = "if a > 0:\n    y = 1\n"
     for compile_ in (compile_stack, compile_register):
         assert run(compile_(source), a=0).variables == {"a": 0}
@@ -280,7 +280,7 @@ def test_variables_assigned_only_on_the_path_taken():
     ],
     ids=lambda v: v if len(v) < 20 else v[:20],
 )
-def test_rejected_constructs(source, message):
+def test_rejected_constructs(source, message) -> None:
     for compile_ in (compile_stack, compile_register):
         with pytest.raises(CompileError, match=r"^source( line \d+)?: "):
             compile_(source)
@@ -290,7 +290,7 @@ def test_rejected_constructs(source, message):
             compile_(source)
 
 
-def test_step_limit_stops_runaway_loops():
+def test_step_limit_stops_runaway_loops() -> None:
     for compile_ in (compile_stack, compile_register):
         program = compile_("while 1:\n    a += 1\n")
         with pytest.raises(
@@ -299,7 +299,7 @@ def test_step_limit_stops_runaway_loops():
             run(program, a=0, max_steps=1000)
 
 
-def test_run_errors():
+def test_run_errors() -> None:
     program = compile_stack("x = a + 1\n")
     assert program.inputs == ["a"]
     for error in (MissingInputError, NameError, TypeError):  # as Python, and ours
@@ -326,7 +326,7 @@ def test_run_errors():
     assert isinstance(program, Program)
 
 
-def test_trace_records_every_step_and_agrees_with_run():
+def test_trace_records_every_step_and_agrees_with_run() -> None:
     source, _ = BENCHMARKS["gcd"]
     small = {"a": 48, "b": 18}
     for compile_ in (compile_stack, compile_register):
@@ -340,7 +340,7 @@ def test_trace_records_every_step_and_agrees_with_run():
 
 
 # ------------------------------------------------------------------ typed records
-def test_instructions_are_typed_records():
+def test_instructions_are_typed_records() -> None:
     stack = compile_stack("x = a * 2 + 1\n")
     assert stack.code[:3] == [Local("LOAD", 0), Push("PUSH", 2), StackOp("MUL")]
     register = compile_register("x = a * 2 + 1\n")
@@ -349,7 +349,7 @@ def test_instructions_are_typed_records():
     assert register.code[0].b != Reg(2)
 
 
-def test_long_sums_compile_without_recursion():
+def test_long_sums_compile_without_recursion() -> None:
     # A 600-term sum nests 600 deep: the compilers and the checks use no recursion.
     terms = 600
     source = "x = " + " + ".join(["a"] * terms) + "\n"
@@ -363,7 +363,7 @@ def test_long_sums_compile_without_recursion():
 
 
 # ------------------------------------------------------------------ limits
-def test_trace_checks_its_program():
+def test_trace_checks_its_program() -> None:
     # It used to fail with AttributeError on None.
     for bad in (None, "x = 1", 3):
         with pytest.raises(TypeError, match="program must come from compile_stack"):
@@ -383,13 +383,13 @@ def test_trace_checks_its_program():
         (10**20, ValueError, r"max_steps must be <= \d+ \(MAX_(RUN|TRACE)_STEPS\)"),
     ],
 )
-def test_max_steps_is_validated(function, max_steps, error, message):
+def test_max_steps_is_validated(function, max_steps, error, message) -> None:
     program = compile_stack("x = a\n")
     with pytest.raises(error, match=message):
         function(program, a=1, max_steps=max_steps)
 
 
-def test_step_limits_are_the_documented_ones():
+def test_step_limits_are_the_documented_ones() -> None:
     program = compile_stack("x = a\n")
     assert run(program, a=1, max_steps=MAX_RUN_STEPS).steps == 2
     assert len(trace(program, a=1, max_steps=MAX_TRACE_STEPS)) == 2
@@ -397,7 +397,7 @@ def test_step_limits_are_the_documented_ones():
         trace(program, a=1, max_steps=MAX_TRACE_STEPS + 1)
 
 
-def test_integers_stay_within_max_int_bits():
+def test_integers_stay_within_max_int_bits() -> None:
     # Squaring in a loop used to fill the memory long before the step limit.
     for compile_ in (compile_stack, compile_register):
         program = compile_("while 1:\n    x = x * x\n")
@@ -422,7 +422,7 @@ def test_integers_stay_within_max_int_bits():
         compile_stack(f"x = {hex(2**MAX_INT_BITS)}\n")
 
 
-def test_source_limits():
+def test_source_limits() -> None:
     with pytest.raises(ValueError, match="source must be at most MAX_SOURCE_CHARS"):
         compile_stack("x = 1\n" * (MAX_SOURCE_CHARS // 6 + 1))
     # Deeper than Python's parser goes: our error, not a RecursionError.
@@ -439,7 +439,7 @@ def test_source_limits():
     assert run(compile_stack("max_steps = 1\ny = max_steps\n")).variables["y"] == 1
 
 
-def test_numpy_integers_are_inputs_as_python_ints():
+def test_numpy_integers_are_inputs_as_python_ints() -> None:
     np = pytest.importorskip("numpy")
     result = run(compile_register("x = a * a\n"), a=np.int64(2**40))
     assert result.variables["x"] == 2**80  # no int64 wrap-around
@@ -559,7 +559,7 @@ def test_numpy_integers_are_inputs_as_python_ints():
         ),
     ],
 )
-def test_malformed_programs_are_refused(kind, edit, message):
+def test_malformed_programs_are_refused(kind, edit, message) -> None:
     compile_ = compile_stack if kind == "stack" else compile_register
     program = compile_("x = a + 1\n")
     edit(program)
@@ -573,7 +573,7 @@ def test_malformed_programs_are_refused(kind, edit, message):
                 function(program, a=1)
 
 
-def test_verifier_rejects_paths_that_disagree():
+def test_verifier_rejects_paths_that_disagree() -> None:
     # A loop that pushes once per turn: two stack depths reach the same instruction.
     program = Program("stack", [Push("PUSH", 1), Branch("JUMP", 0)], [])
     with pytest.raises(
@@ -640,7 +640,7 @@ REGISTER_RECORDS = st.one_of(
     kind=st.sampled_from(["stack", "register"]),
     edits=st.lists(st.tuples(st.integers(0, 11), st.data()), min_size=1, max_size=3),
 )
-def test_edited_programs_run_or_are_refused_never_crash(kind, edits):
+def test_edited_programs_run_or_are_refused_never_crash(kind, edits) -> None:
     """Hand-edited programs: a clean result or one of the documented errors, always."""
     source = "s = 0\nwhile a > 0:\n    s += a * a\n    a -= 1\n"
     program = (compile_stack if kind == "stack" else compile_register)(source)
@@ -676,7 +676,7 @@ NOT_INT = st.one_of(
 
 @settings(max_examples=100, deadline=None)
 @given(source=NOT_STR, compile_=st.sampled_from([compile_stack, compile_register]))
-def test_source_must_be_a_str(source, compile_):
+def test_source_must_be_a_str(source, compile_) -> None:
     with pytest.raises(TypeError, match="source must be a str"):
         compile_(source)
 
@@ -694,7 +694,7 @@ def test_source_must_be_a_str(source, compile_):
     ).map("".join),
     compile_=st.sampled_from([compile_stack, compile_register]),
 )
-def test_any_text_compiles_or_is_a_compile_error(source, compile_):
+def test_any_text_compiles_or_is_a_compile_error(source, compile_) -> None:
     try:
         program = compile_(source)
     except CompileError as exc:
@@ -711,7 +711,7 @@ def test_any_text_compiles_or_is_a_compile_error(source, compile_):
     function=st.sampled_from([run, trace]),
     where=st.sampled_from(["max_steps", "input"]),
 )
-def test_non_integers_are_refused_naming_the_parameter(value, function, where):
+def test_non_integers_are_refused_naming_the_parameter(value, function, where) -> None:
     program = compile_register("x = a + 1\n")
     if where == "max_steps":
         with pytest.raises(TypeError, match="max_steps must be an integer"):
@@ -726,7 +726,7 @@ def test_non_integers_are_refused_naming_the_parameter(value, function, where):
     program=st.one_of(NOT_STR, st.text(), st.tuples(st.text())),
     function=st.sampled_from([run, trace]),
 )
-def test_program_must_be_a_program(program, function):
+def test_program_must_be_a_program(program, function) -> None:
     with pytest.raises(TypeError, match="program must come from compile_stack"):
         function(program)
 
@@ -737,7 +737,7 @@ def test_program_must_be_a_program(program, function):
     steps=st.integers(-(2**70), 2**70),
     function=st.sampled_from([run, trace]),
 )
-def test_integers_in_or_out_of_range(value, steps, function):
+def test_integers_in_or_out_of_range(value, steps, function) -> None:
     program = compile_stack("x = a\n")
     top = MAX_RUN_STEPS if function is run else MAX_TRACE_STEPS
     if not 1 <= steps <= top:
@@ -750,7 +750,7 @@ def test_integers_in_or_out_of_range(value, steps, function):
         function(program, max_steps=steps, a=value)
 
 
-def test_program_size_limits():
+def test_program_size_limits() -> None:
     too_long = Program("stack", [StackOp("NEG")] * (MAX_CODE_LENGTH + 1), [])
     with pytest.raises(ValueError, match="more than MAX_CODE_LENGTH"):
         run(too_long)
@@ -771,7 +771,7 @@ def test_program_size_limits():
         assert run(program).variables["v3"] == 3 + 1  # v1 = 1 + v0
 
 
-def test_listing_and_size_of_an_edited_program():
+def test_listing_and_size_of_an_edited_program() -> None:
     program = compile_stack("x = a + 1\n")
     program.code[1] = ("PUSH", 1)
     assert program.disassemble().splitlines()[1].split() == ["1", "?", "('PUSH',", "1)"]
@@ -779,7 +779,7 @@ def test_listing_and_size_of_an_edited_program():
         _ = program.size_bytes
 
 
-def test_trace_output_is_bounded():
+def test_trace_output_is_bounded() -> None:
     # 1200-digit values on every step: the records would take gigabytes.
     program = compile_register("while 1:\n    x = x * 3\n    x = x // 3\n")
     with pytest.raises(ValueError, match="max_steps = 100000 would record more than"):

@@ -49,7 +49,7 @@ def problem(response, status):
 
 
 # ------------------------------------------------------------------ the resource
-def test_create_and_read_back(client):
+def test_create_and_read_back(client) -> None:
     r = create(client)
     assert r.status_code == 201
     user = r.get_json()
@@ -66,7 +66,7 @@ def test_create_and_read_back(client):
     assert got.headers["Strict-Transport-Security"].startswith("max-age=")
 
 
-def test_paging_with_links(client):
+def test_paging_with_links(client) -> None:
     for i in range(45):
         assert create(client, f"user {i}", f"u{i}@example.org").status_code == 201
     first = client.get("/v1/users", headers=READ)
@@ -94,7 +94,7 @@ def test_paging_with_links(client):
     problem(client.get("/v1/users?limit=ten", headers=READ), 400)
 
 
-def test_etag_flows(client):
+def test_etag_flows(client) -> None:
     tag = create(client).headers["ETag"]
     not_modified = client.get("/v1/users/1", headers={**READ, "If-None-Match": tag})
     assert not_modified.status_code == 304
@@ -119,7 +119,7 @@ def test_etag_flows(client):
     problem(client.delete("/v1/users/1", headers={**WRITE, "If-Match": tag}), 412)
 
 
-def test_put_replaces_and_is_idempotent(client):
+def test_put_replaces_and_is_idempotent(client) -> None:
     create(client)
     body = {"name": "Grace", "email": "grace@example.org"}
     first = client.put("/v1/users/1", json=body, headers=WRITE)
@@ -133,7 +133,7 @@ def test_put_replaces_and_is_idempotent(client):
     assert {"field": "email", "problem": "required"} in body["errors"]
 
 
-def test_patch_with_merge_patch(client):
+def test_patch_with_merge_patch(client) -> None:
     create(client)
     r = client.patch(
         "/v1/users/1",
@@ -152,7 +152,7 @@ def test_patch_with_merge_patch(client):
     problem(nulled, 422)
 
 
-def test_delete_then_404(client):
+def test_delete_then_404(client) -> None:
     create(client)
     deleted = client.delete("/v1/users/1", headers=WRITE)
     assert deleted.status_code == 204
@@ -162,7 +162,7 @@ def test_delete_then_404(client):
 
 
 # ------------------------------------------------------------------ errors
-def test_auth_errors(client):
+def test_auth_errors(client) -> None:
     body = problem(client.get("/v1/users"), 401)
     assert "Bearer" in body["detail"]
     r = client.get("/v1/users", headers={"Authorization": "Bearer nope"})
@@ -220,13 +220,13 @@ def test_auth_errors(client):
         "too-large",
     ],
 )
-def test_body_errors(client, kwargs, status, field_problem):
+def test_body_errors(client, kwargs, status, field_problem) -> None:
     body = problem(client.post("/v1/users", headers=WRITE, **kwargs), status)
     if field_problem:
         assert field_problem in body["errors"]
 
 
-def test_accept_is_honoured(client):
+def test_accept_is_honoured(client) -> None:
     problem(client.get("/v1/users", headers={**READ, "Accept": "text/html"}), 406)
     assert (
         client.get("/v1/users", headers={**READ, "Accept": "application/*"}).status_code
@@ -235,7 +235,7 @@ def test_accept_is_honoured(client):
     assert client.get("/v1/users", headers={**READ, "Accept": "*/*"}).status_code == 200
 
 
-def test_conflict_405_and_unknown_paths(client):
+def test_conflict_405_and_unknown_paths(client) -> None:
     create(client)
     body = problem(create(client, "Other Ada", "ADA@example.org"), 409)
     assert "already exists" in body["detail"]
@@ -250,11 +250,11 @@ def test_conflict_405_and_unknown_paths(client):
     )
 
 
-def test_concurrent_writers_lose_nothing():
+def test_concurrent_writers_lose_nothing() -> None:
     app = create_app(api_keys=KEYS)
     failures = []
 
-    def writer(t):
+    def writer(t) -> None:
         c = app.test_client()
         for i in range(250):
             r = c.post(
@@ -280,7 +280,7 @@ def test_concurrent_writers_lose_nothing():
     assert len(seen) == 2000
 
 
-def test_keys_are_hashed_and_validated(monkeypatch):
+def test_keys_are_hashed_and_validated(monkeypatch) -> None:
     keys = parse_api_keys({"secret": "read"})
     assert "secret" not in keys
     assert list(keys.values()) == ["read"]
@@ -301,7 +301,7 @@ def test_keys_are_hashed_and_validated(monkeypatch):
     )
 
 
-def test_file_database_persists(tmp_path):
+def test_file_database_persists(tmp_path) -> None:
     path = str(tmp_path / "users.db")
     create(create_app(db=path, api_keys=KEYS).test_client())
     again = create_app(db=path, api_keys=KEYS).test_client()
@@ -335,7 +335,7 @@ def trusting(certs):
     return ssl.create_default_context(cafile=str(certs.ca_cert))
 
 
-def test_https_round_trip(tls_server, certs):
+def test_https_round_trip(tls_server, certs) -> None:
     base, _ = tls_server
     request = urllib.request.Request(
         base + "/v1/users",
@@ -353,7 +353,7 @@ def test_https_round_trip(tls_server, certs):
         assert json.load(response)["total"] == 1
 
 
-def test_untrusting_client_fails_verification(tls_server):
+def test_untrusting_client_fails_verification(tls_server) -> None:
     base, _ = tls_server
     with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
         urllib.request.urlopen(base + "/v1/users", context=ssl.create_default_context())
@@ -362,7 +362,7 @@ def test_untrusting_client_fails_verification(tls_server):
 @pytest.mark.filterwarnings(
     "ignore:ssl.TLSVersion.TLSv1_1 is deprecated:DeprecationWarning"
 )
-def test_tls_1_1_refused(tls_server, certs):
+def test_tls_1_1_refused(tls_server, certs) -> None:
     _, port = tls_server
     context = trusting(certs)
     context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
@@ -377,7 +377,7 @@ def test_tls_1_1_refused(tls_server, certs):
     )
 
 
-def test_plain_http_refused(tls_server):
+def test_plain_http_refused(tls_server) -> None:
     _, port = tls_server
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
 
@@ -395,13 +395,13 @@ def test_plain_http_refused(tls_server):
     connection.close()
 
 
-def test_key_file_permissions(certs):
+def test_key_file_permissions(certs) -> None:
     assert stat.S_IMODE(certs.key.stat().st_mode) == 0o600
     assert certs.ca_cert.read_text().startswith("-----BEGIN CERTIFICATE-----")
 
 
 # ------------------------------------------------------------------ the command line
-def test_cli_serves_and_stops_on_sigterm(tmp_path):
+def test_cli_serves_and_stops_on_sigterm(tmp_path) -> None:
     env = {**os.environ, "LABCODE_API_KEYS": KEYS}
     process = subprocess.Popen(
         [
@@ -451,7 +451,7 @@ def test_cli_serves_and_stops_on_sigterm(tmp_path):
     ],
     ids=["no-tls", "no-key", "bad-port", "missing-cert"],
 )
-def test_cli_errors(args, message, tmp_path):
+def test_cli_errors(args, message, tmp_path) -> None:
     env = {**os.environ, "LABCODE_API_KEYS": KEYS}
     done = subprocess.run(
         [sys.executable, "-m", "labcode.web", *args],
@@ -466,7 +466,7 @@ def test_cli_errors(args, message, tmp_path):
     assert message in done.stderr
 
 
-def test_cli_without_keys(tmp_path):
+def test_cli_without_keys(tmp_path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "LABCODE_API_KEYS"}
     done = subprocess.run(
         [
@@ -489,7 +489,7 @@ def test_cli_without_keys(tmp_path):
 
 
 # ------------------------------------------------------------------ HTTP semantics
-def test_head_never_changes_anything(client):
+def test_head_never_changes_anything(client) -> None:
     create(client)
     before = client.get("/v1/users/1", headers=READ)
     r = client.open(
@@ -505,7 +505,7 @@ def test_head_never_changes_anything(client):
     assert client.head("/v1/users", headers=READ).status_code == 200
 
 
-def test_options_and_allow(client):
+def test_options_and_allow(client) -> None:
     r = client.options("/v1/users")
     assert r.status_code == 204
     assert "Content-Type" not in r.headers
@@ -531,14 +531,14 @@ def test_options_and_allow(client):
 
 
 @pytest.mark.parametrize("path", ["//v1/users", "/v1//users", "/v1/users/", "/v1"])
-def test_no_redirects_only_problems(client, path):
+def test_no_redirects_only_problems(client, path) -> None:
     # PATH_INFO set directly: the test client would read "//v1" as a host name
     r = client.get("/", headers=READ, environ_overrides={"PATH_INFO": path})
     problem(r, 404)
     assert "Location" not in r.headers
 
 
-def test_openapi_is_served(client):
+def test_openapi_is_served(client) -> None:
     r = client.get("/v1/openapi.json")
     assert r.status_code == 200
     spec = r.get_json()
@@ -561,13 +561,13 @@ def test_openapi_is_served(client):
         "99999999999999999999",
     ],
 )
-def test_only_ascii_digits_name_a_user(client, raw_id):
+def test_only_ascii_digits_name_a_user(client, raw_id) -> None:
     create(client)
     problem(client.get(f"/v1/users/{raw_id}", headers=READ), 404)
 
 
 @pytest.mark.parametrize("value", ["\u0661", "\uff15", "5\u0660", " 5", "5 "])
-def test_paging_takes_ascii_digits_only(client, value):
+def test_paging_takes_ascii_digits_only(client, value) -> None:
     problem(client.get("/v1/users", query_string={"limit": value}, headers=READ), 400)
     problem(client.get("/v1/users", query_string={"offset": value}, headers=READ), 400)
 
@@ -583,7 +583,9 @@ def test_paging_takes_ascii_digits_only(client, value):
     ],
     ids=["nul", "escape", "delete", "high-surrogate", "low-surrogate-in-email"],
 )
-def test_names_reject_control_characters_and_lone_surrogates(client, raw, problem_text):
+def test_names_reject_control_characters_and_lone_surrogates(
+    client, raw, problem_text
+) -> None:
     r = client.post(
         "/v1/users", data=raw, content_type="application/json", headers=WRITE
     )
@@ -592,7 +594,7 @@ def test_names_reject_control_characters_and_lone_surrogates(client, raw, proble
     assert client.get("/v1/users", headers=READ).get_json()["total"] == 0
 
 
-def test_a_valid_surrogate_pair_is_a_character(client):
+def test_a_valid_surrogate_pair_is_a_character(client) -> None:
     r = client.post(
         "/v1/users",
         data=b'{"name": "Ann \\ud83d\\ude00", "email": "ann@example.org"}',
@@ -604,7 +606,7 @@ def test_a_valid_surrogate_pair_is_a_character(client):
 
 
 @pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 100, 30_000])
-def test_deep_json_is_400(client, depth):
+def test_deep_json_is_400(client, depth) -> None:
     body = "[" * depth + "]" * depth
     r = client.post(
         "/v1/users", data=body, content_type="application/json", headers=WRITE
@@ -612,7 +614,7 @@ def test_deep_json_is_400(client, depth):
     assert "deeper" in problem(r, 400)["detail"]
 
 
-def test_json_at_the_depth_limit_is_parsed(client):
+def test_json_at_the_depth_limit_is_parsed(client) -> None:
     body = "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH
     r = client.post(
         "/v1/users", data=body, content_type="application/json", headers=WRITE
@@ -624,12 +626,12 @@ def test_json_at_the_depth_limit_is_parsed(client):
 @pytest.mark.parametrize(
     "host", ["evil.example", "localhost.evil.example", "local host", "a,b", ""]
 )
-def test_foreign_or_invalid_host_is_400(client, host):
+def test_foreign_or_invalid_host_is_400(client, host) -> None:
     r = client.get("/v1/users", headers={**READ, "Host": host})
     assert "host" in problem(r, 400)["type"]
 
 
-def test_links_come_from_configuration():
+def test_links_come_from_configuration() -> None:
     app = create_app(
         api_keys=KEYS,
         allowed_hosts=["api.example.org"],
@@ -701,7 +703,7 @@ def _headers(if_match, if_none_match, tag):
 )
 def test_conditional_requests_on_a_user(
     client, method, if_match, if_none_match, expected
-):
+) -> None:
     tag = create(client).headers["ETag"]
     before = client.get("/v1/users/1", headers=READ).get_json()
     kwargs: dict[str, object] = {}
@@ -749,7 +751,7 @@ COLLECTION_CASES = [
 )
 def test_conditional_requests_on_the_collection(
     client, method, if_match, if_none_match, expected
-):
+) -> None:
     create(client)
     tag = client.get("/v1/users", headers=READ).headers["ETag"]
     headers = _headers(if_match, if_none_match, tag)
@@ -766,7 +768,7 @@ def test_conditional_requests_on_the_collection(
     assert total == (2 if expected == 201 else 1)
 
 
-def test_collection_etag_changes_with_every_write(client):
+def test_collection_etag_changes_with_every_write(client) -> None:
     tags = [client.get("/v1/users", headers=READ).headers["ETag"]]
     create(client)
     tags.append(client.get("/v1/users", headers=READ).headers["ETag"])
@@ -782,14 +784,14 @@ def test_collection_etag_changes_with_every_write(client):
     assert len(set(tags)) == 4
 
 
-def test_preconditions_do_not_hide_a_404_or_a_401(client):
+def test_preconditions_do_not_hide_a_404_or_a_401(client) -> None:
     problem(client.get("/v1/users/5", headers={**READ, "If-Match": OTHER}), 404)
     problem(client.put("/v1/users/5", json={}, headers={**WRITE, "If-Match": "*"}), 404)
     problem(client.get("/v1/users", headers={"If-Match": OTHER}), 401)
 
 
 # ------------------------------------------------------------------ faults
-def test_read_only_database_is_503_and_reads_work(tmp_path):
+def test_read_only_database_is_503_and_reads_work(tmp_path) -> None:
     path = tmp_path / "users.db"
     create(create_app(db=str(path), api_keys=KEYS).test_client())
     ro = create_app(db=f"file:{path}?mode=ro", api_keys=KEYS).test_client()
@@ -800,7 +802,7 @@ def test_read_only_database_is_503_and_reads_work(tmp_path):
     assert "Retry-After" not in r.headers  # retrying will not help
 
 
-def test_locked_database_is_503_with_retry_after(tmp_path):
+def test_locked_database_is_503_with_retry_after(tmp_path) -> None:
     path = tmp_path / "users.db"
     c = create_app(db=str(path), api_keys=KEYS).test_client()
     locker = sqlite3.connect(path, isolation_level=None)
@@ -830,7 +832,7 @@ def tiny_tmpfs(tmp_path):
     subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def test_full_disk_is_503_and_nothing_is_half_written(tiny_tmpfs):
+def test_full_disk_is_503_and_nothing_is_half_written(tiny_tmpfs) -> None:
     path = tiny_tmpfs / "users.db"
     c = create_app(db=str(path), api_keys=KEYS).test_client()
     created, last = [], None
@@ -855,7 +857,7 @@ def test_full_disk_is_503_and_nothing_is_half_written(tiny_tmpfs):
     assert stored == created  # every 201 is there, the failed one is not
 
 
-def test_size_limited_file_is_503_and_nothing_is_half_written(tmp_path):
+def test_size_limited_file_is_503_and_nothing_is_half_written(tmp_path) -> None:
     script = f"""
 import resource, signal, json
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -896,7 +898,7 @@ print(json.dumps({{"created": created, "status": last and last.status_code,
     assert stored == report["created"]
 
 
-def test_missing_directory_is_a_clear_error(tmp_path):
+def test_missing_directory_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(ValueError, match="does not exist"):
         create_app(db=str(tmp_path / "nowhere" / "users.db"), api_keys=KEYS)
     (tmp_path / "junk.db").write_bytes(b"not a database" * 100)
@@ -904,7 +906,7 @@ def test_missing_directory_is_a_clear_error(tmp_path):
         create_app(db=str(tmp_path / "junk.db"), api_keys=KEYS)
 
 
-def test_unknown_query_parameters_are_refused(client):
+def test_unknown_query_parameters_are_refused(client) -> None:
     create(client)
     assert (
         "unknown query"
@@ -919,7 +921,7 @@ def test_unknown_query_parameters_are_refused(client):
     "name",
     ["Robert'); DROP TABLE users;--", "x' OR '1'='1", '"; DELETE FROM users; --'],
 )
-def test_sql_injection_is_stored_as_text(client, name):
+def test_sql_injection_is_stored_as_text(client, name) -> None:
     create(client)
     r = create(client, name, "bobby@example.org")
     assert r.status_code == 201

@@ -51,7 +51,7 @@ schema = schemathesis.openapi.from_wsgi("/v1/openapi.json", APP, config=CONFIG)
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-def test_every_response_matches_the_description(case):
+def test_every_response_matches_the_description(case) -> None:
     # Every default check but "valid data is accepted": a generated entity tag
     # in If-Match rightly fails with 412, whatever the schema of the header.
     case.call_and_validate(
@@ -60,7 +60,7 @@ def test_every_response_matches_the_description(case):
     )
 
 
-def test_the_description_is_the_one_served():
+def test_the_description_is_the_one_served() -> None:
     served = APP.test_client().get("/v1/openapi.json").get_json()
     assert served["openapi"] == "3.1.0"
     operations = {
@@ -79,7 +79,7 @@ def test_the_description_is_the_one_served():
 
 
 @pytest.mark.parametrize("path", ["/v1/users", "/v1/users/{id}"])
-def test_every_operation_documents_its_errors_as_problems(path):
+def test_every_operation_documents_its_errors_as_problems(path) -> None:
     served = APP.test_client().get("/v1/openapi.json").get_json()
     for method, operation in served["paths"][path].items():
         if method == "parameters":

@@ -140,7 +140,7 @@ def get(port, context, path="/v1/users", headers=READ):
 
 
 # ------------------------------------------------------------------ happy path
-def test_keep_alive_serves_many_requests_on_one_connection(server):
+def test_keep_alive_serves_many_requests_on_one_connection(server) -> None:
     port, context = server
     connection = http.client.HTTPSConnection(
         "localhost", port, context=context, timeout=10
@@ -187,7 +187,7 @@ def test_keep_alive_serves_many_requests_on_one_connection(server):
     ],
     ids=["long-header", "many-headers", "long-uri", "http-3", "garbage", "bad-header"],
 )
-def test_server_layer_errors_are_problems(server, request_bytes, status):
+def test_server_layer_errors_are_problems(server, request_bytes, status) -> None:
     port, context = server
     assert_problem(*exchange(port, context, request_bytes), status)
 
@@ -204,7 +204,7 @@ def test_server_layer_errors_are_problems(server, request_bytes, status):
     ],
     ids=["missing", "foreign", "duplicated", "invalid", "localhost", "ip-with-port"],
 )
-def test_host_header(server, host_lines, status):
+def test_host_header(server, host_lines, status) -> None:
     port, context = server
     request = (
         b"GET /v1/users HTTP/1.1\r\n"
@@ -221,7 +221,7 @@ def test_host_header(server, host_lines, status):
         assert problem["type"].endswith(("bad-host", "bad-request"))
 
 
-def test_chunked_body_over_the_limit_is_413_not_truncated(server):
+def test_chunked_body_over_the_limit_is_413_not_truncated(server) -> None:
     port, context = server
     payload = json.dumps(
         {"name": "A" * 10, "email": "big@example.org", "pad": "x" * 70000}
@@ -247,7 +247,7 @@ def test_chunked_body_over_the_limit_is_413_not_truncated(server):
     assert "big@example.org" not in listing.decode()
 
 
-def test_small_chunked_body_is_accepted(server):
+def test_small_chunked_body_is_accepted(server) -> None:
     port, context = server
     body = json.dumps({"name": "Chunk", "email": "chunk@example.org"}).encode()
     request = (
@@ -261,13 +261,13 @@ def test_small_chunked_body_is_accepted(server):
 
 
 # ------------------------------------------------------------------ hostile clients
-def test_slow_clients_get_408_and_others_are_served(server):
+def test_slow_clients_get_408_and_others_are_served(server) -> None:
     """12 clients sending a request a byte at a time, more than the 8 threads."""
     port, context = server
     slow = [tls_socket(port, context) for _ in range(12)]
     stop_sending = threading.Event()
 
-    def trickle():
+    def trickle() -> None:
         for byte in b"GET /v1/users HTTP/1.1\r\nHost: localhost\r\n":
             for sock in slow:
                 with contextlib.suppress(OSError):  # the server may give up: expected
@@ -290,7 +290,7 @@ def test_slow_clients_get_408_and_others_are_served(server):
 
 
 @pytest.mark.parametrize("split", [20, 150], ids=["in-the-head", "in-the-body"])
-def test_slow_requests_hold_no_thread(tmp_path, split):
+def test_slow_requests_hold_no_thread(tmp_path, split) -> None:
     """4 clients stalled mid-request, 2 threads, a 30 s deadline: others are served.
 
     Were a stalled head or body read in a thread, both threads would be held
@@ -330,7 +330,7 @@ def test_slow_requests_hold_no_thread(tmp_path, split):
     assert sorted(answers) == [201, 409, 409, 409]  # one user, then the same email
 
 
-def test_silent_connections_never_block_others(server):
+def test_silent_connections_never_block_others(server) -> None:
     port, context = server
     silent = [
         socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(40)
@@ -344,7 +344,7 @@ def test_silent_connections_never_block_others(server):
     assert statuses == [200] * 10
 
 
-def test_a_connection_without_a_handshake_is_closed(server):
+def test_a_connection_without_a_handshake_is_closed(server) -> None:
     port, _ = server
     with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
         assert (
@@ -352,7 +352,7 @@ def test_a_connection_without_a_handshake_is_closed(server):
         )  # closed by the server (keep-alive timeout), not hung
 
 
-def test_plain_http_to_the_tls_port_is_refused(server):
+def test_plain_http_to_the_tls_port_is_refused(server) -> None:
     port, _ = server
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(b"GET /v1/users HTTP/1.1\r\nHost: localhost\r\n\r\n")
@@ -362,7 +362,7 @@ def test_plain_http_to_the_tls_port_is_refused(server):
 @pytest.mark.filterwarnings(
     "ignore:ssl.TLSVersion.TLSv1_1 is deprecated:DeprecationWarning"
 )
-def test_tls_1_1_refused_1_2_accepted(server):
+def test_tls_1_1_refused_1_2_accepted(server) -> None:
     port, context = server
     old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     old.check_hostname = False
@@ -382,7 +382,7 @@ def test_tls_1_1_refused_1_2_accepted(server):
         assert sock.version() == "TLSv1.3"
 
 
-def test_excess_connections_are_refused_at_once(tmp_path):
+def test_excess_connections_are_refused_at_once(tmp_path) -> None:
     process, port = start(tmp_path, "--max-connections", "5", "--threads", "2")
     context = ssl.create_default_context(cafile=str(tmp_path / "tls" / "ca.pem"))
     # Handshaken, so certainly accepted and counted by the worker.
@@ -404,7 +404,7 @@ def test_excess_connections_are_refused_at_once(tmp_path):
 
 
 # ------------------------------------------------------------------ SIGTERM
-def test_sigterm_finishes_in_flight_requests_then_exits_0(tmp_path):
+def test_sigterm_finishes_in_flight_requests_then_exits_0(tmp_path) -> None:
     process, port = start(tmp_path)
     context = ssl.create_default_context(cafile=str(tmp_path / "tls" / "ca.pem"))
     body = json.dumps({"name": "Late", "email": "late@example.org"}).encode()
@@ -441,7 +441,7 @@ def test_sigterm_finishes_in_flight_requests_then_exits_0(tmp_path):
     ],
     ids=["missing-dir", "memory-with-workers", "no-threads"],
 )
-def test_startup_errors_are_one_line(tmp_path, args, message):
+def test_startup_errors_are_one_line(tmp_path, args, message) -> None:
     env = {**os.environ, "LABCODE_API_KEYS": KEYS}
     done = subprocess.run(
         [
@@ -466,7 +466,7 @@ def test_startup_errors_are_one_line(tmp_path, args, message):
 
 
 # ------------------------------------------------------------------ durability
-def test_kill_9_during_writes_loses_no_acknowledged_user(tmp_path):
+def test_kill_9_during_writes_loses_no_acknowledged_user(tmp_path) -> None:
     """Every 201 the clients saw is in the database after SIGKILL, which is intact."""
     env = {**os.environ, "LABCODE_API_KEYS": KEYS}
     db = tmp_path / "users.db"
@@ -497,7 +497,7 @@ def test_kill_9_during_writes_loses_no_acknowledged_user(tmp_path):
     lock = threading.Lock()
     stop_writing = threading.Event()
 
-    def writer(w):
+    def writer(w) -> None:
         for i in range(400):  # bounded; stopped by the kill long before
             if stop_writing.is_set():
                 return
@@ -541,7 +541,7 @@ def test_kill_9_during_writes_loses_no_acknowledged_user(tmp_path):
     assert set(acknowledged) <= stored
 
 
-def test_accepted_connections_have_tcp_nodelay():
+def test_accepted_connections_have_tcp_nodelay() -> None:
     """The worker's accept sets TCP_NODELAY (the listener here does not have it)."""
     worker = LabcodeWorker.__new__(LabcodeWorker)  # no gunicorn arbiter around it
     worker.nr_conns, worker.worker_connections = 0, 10

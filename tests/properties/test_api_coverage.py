@@ -103,7 +103,7 @@ def _starred_names(tree, starred):
     return set()
 
 
-def test_every_public_callable_has_a_property_test():
+def test_every_public_callable_has_a_property_test() -> None:
     covered = covered_names()
     missing = sorted(
         min(names)
@@ -116,13 +116,13 @@ def test_every_public_callable_has_a_property_test():
     )
 
 
-def test_covers_names_exist():
+def test_covers_names_exist() -> None:
     known = {n for _, names in public_callables().values() for n in names}
     unknown = sorted(covered_names() - known)
     assert not unknown, f"covers(...) names no public callable: {unknown}"
 
 
-def test_the_enumeration_finds_the_modules():
+def test_the_enumeration_finds_the_modules() -> None:
     modules = public_modules()
     for expected in (
         "labcode.conv",

@@ -26,7 +26,7 @@ IMAGE = RNG.standard_normal((8, 9))
 TEMPLATE = RNG.standard_normal((3, 2))
 
 
-def _array(result):
+def _array(result) -> None:
     assert isinstance(result, np.ndarray)
 
 
@@ -80,7 +80,7 @@ NAMES = [e.name for e in ENTRIES]
 @pytest.mark.parametrize("entry", ENTRIES, ids=NAMES)
 @SUITE
 @given(data=st.data())
-def test_hostile_arguments(entry, data):
+def test_hostile_arguments(entry, data) -> None:
     param = data.draw(st.sampled_from(sorted(entry.kwargs)), label="param")
     value = data.draw(hostile_values(), label="value")
     check_hostile(entry, param, value)
@@ -105,7 +105,7 @@ def layers(draw):
 @pytest.mark.covers("labcode.conv.conv_forward", "labcode.conv.conv_forward_naive")
 @SUITE
 @given(layers())
-def test_forward_fast_equals_naive(layer):
+def test_forward_fast_equals_naive(layer) -> None:
     x, w, b, stride, pad = layer
     fast = bounded(conv_forward, x, w, b, stride=stride, pad=pad)
     naive = bounded(conv_forward_naive, x, w, b, stride=stride, pad=pad)
@@ -118,7 +118,7 @@ def test_forward_fast_equals_naive(layer):
 @pytest.mark.covers("labcode.conv.conv_backward", "labcode.conv.conv_backward_naive")
 @SUITE
 @given(layers(), st.integers(0, 2**32 - 1))
-def test_backward_fast_equals_naive(layer, seed):
+def test_backward_fast_equals_naive(layer, seed) -> None:
     x, w, b, stride, pad = layer
     out = conv_forward(x, w, b, stride=stride, pad=pad)
     dout = np.random.default_rng(seed).standard_normal(out.shape).astype(x.dtype)
@@ -148,7 +148,7 @@ def correlations(draw):
 @pytest.mark.covers("labcode.conv.correlate2d", "labcode.conv.correlate_method")
 @SUITE
 @given(correlations(), st.sampled_from(["auto", "direct", "fft"]))
-def test_correlate2d_equals_scipy(case, method):
+def test_correlate2d_equals_scipy(case, method) -> None:
     image, template, mode = case
     got = bounded(correlate2d, image, template, mode=mode, method=method)
     scale = float(np.max(np.abs(image)))
@@ -177,7 +177,7 @@ def _ncc_naive(image, template):
 @pytest.mark.covers("labcode.conv.match_template", "labcode.conv.best_match")
 @FEW
 @given(st.integers(0, 2**32 - 1), st.sampled_from([1.0, 1e-250, 1e250]))
-def test_match_template_equals_naive_and_finds_the_cut(seed, scale):
+def test_match_template_equals_naive_and_finds_the_cut(seed, scale) -> None:
     rng = np.random.default_rng(seed)
     image = rng.random((9, 10))
     r, c = int(rng.integers(0, 6)), int(rng.integers(0, 6))

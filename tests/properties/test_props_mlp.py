@@ -58,7 +58,7 @@ NAMES = [e.name for e in ENTRIES]
 @pytest.mark.parametrize("entry", ENTRIES, ids=NAMES)
 @SUITE
 @given(data=st.data())
-def test_hostile_arguments(entry, data):
+def test_hostile_arguments(entry, data) -> None:
     param = data.draw(st.sampled_from(sorted(entry.kwargs)), label="param")
     value = data.draw(hostile_values(), label="value")
     check_hostile(entry, param, value)
@@ -78,7 +78,7 @@ logits = st.builds(
 @pytest.mark.covers("labcode.mlp.softmax", "labcode.mlp.cross_entropy")
 @SUITE
 @given(logits, st.integers(0, 2**32 - 1))
-def test_softmax_and_cross_entropy_equal_scipy(z, seed):
+def test_softmax_and_cross_entropy_equal_scipy(z, seed) -> None:
     p = bounded(softmax, z)
     np.testing.assert_allclose(p, special.softmax(z, axis=1), rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
@@ -94,7 +94,7 @@ def test_softmax_and_cross_entropy_equal_scipy(z, seed):
 @pytest.mark.covers("labcode.mlp.glorot_uniform", "labcode.mlp.he_normal")
 @SUITE
 @given(st.integers(1, 50), st.integers(1, 50), st.integers(0, 2**32 - 1))
-def test_initialisations_bound_scale_and_determinism(fan_in, fan_out, seed):
+def test_initialisations_bound_scale_and_determinism(fan_in, fan_out, seed) -> None:
     w = bounded(glorot_uniform, fan_in, fan_out, rng=seed)
     assert w.shape == (fan_in, fan_out)
     assert np.all(np.abs(w) <= np.sqrt(6.0 / (fan_in + fan_out)))
@@ -126,7 +126,7 @@ nets = st.builds(
 )
 @FEW
 @given(nets, st.integers(0, 2**32 - 1))
-def test_gradients_equal_centred_differences(net, seed):
+def test_gradients_equal_centred_differences(net, seed) -> None:
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((5, 2))
     y = rng.integers(0, 3, size=5)
@@ -153,7 +153,7 @@ def test_gradients_equal_centred_differences(net, seed):
 )
 @FEW
 @given(nets, st.integers(0, 2**32 - 1), st.sampled_from([np.float64, np.float32]))
-def test_fit_is_finite_and_predictions_agree(net, seed, dtype):
+def test_fit_is_finite_and_predictions_agree(net, seed, dtype) -> None:
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((12, 2)).astype(dtype)
     y = rng.integers(0, 3, size=12)

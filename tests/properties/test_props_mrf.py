@@ -157,7 +157,7 @@ NAMES = [e.name for e in ENTRIES]
 @pytest.mark.parametrize("entry", ENTRIES, ids=NAMES)
 @SUITE
 @given(data=st.data())
-def test_hostile_arguments(entry, data):
+def test_hostile_arguments(entry, data) -> None:
     param = data.draw(st.sampled_from(sorted(entry.kwargs)), label="param")
     value = data.draw(hostile_values(), label="value")
     check_hostile(entry, param, value)
@@ -181,7 +181,7 @@ def chains(draw):
 )
 @SUITE
 @given(chains())
-def test_chain_dp_equals_brute_force_and_icm_descends(model):
+def test_chain_dp_equals_brute_force_and_icm_descends(model) -> None:
     unary, edges, pairwise = model
     labels, e = bounded(chain_map, unary, pairwise)
     _, best = bounded(brute_force_map, unary, edges, pairwise)
@@ -196,7 +196,7 @@ def test_chain_dp_equals_brute_force_and_icm_descends(model):
 @pytest.mark.covers("labcode.mrf.reparameterize")
 @SUITE
 @given(chains(), st.integers(0, 2**32 - 1))
-def test_reparameterization_keeps_every_energy(model, seed):
+def test_reparameterization_keeps_every_energy(model, seed) -> None:
     unary, edges, pairwise = model
     n_labels = unary.shape[1]
     messages = np.random.default_rng(seed).standard_normal(
@@ -226,7 +226,7 @@ def grids(draw):
 )
 @SUITE
 @given(grids(), st.sampled_from([4, 8]))
-def test_graph_cut_equals_brute_force_on_tiny_grids(grid, connectivity):
+def test_graph_cut_equals_brute_force_on_tiny_grids(grid, connectivity) -> None:
     unary, smoothness = grid
     h, w, _ = unary.shape
     labels = bounded(grid_graph_cut, unary, smoothness, connectivity=connectivity)
@@ -245,7 +245,7 @@ def test_graph_cut_equals_brute_force_on_tiny_grids(grid, connectivity):
 )
 @FEW
 @given(st.integers(0, 2**32 - 1))
-def test_expansion_and_denoising_are_finite_and_in_range(seed):
+def test_expansion_and_denoising_are_finite_and_in_range(seed) -> None:
     rng = np.random.default_rng(seed)
     unary = rng.random((3, 3, 3)) * 3
     labels, e = bounded(alpha_expansion, unary, 0.7)
@@ -331,7 +331,7 @@ FIXED_DEFECTS = [
         for i, (name, param, value, _why) in enumerate(FIXED_DEFECTS)
     ],
 )
-def test_fixed_defects(name, param, value):
+def test_fixed_defects(name, param, value) -> None:
     # Hostile values the fuzz found when each gave numpy's message, a warning or
     # a crash: each must now raise ValueError/TypeError naming its parameter.
     check_hostile(BY_NAME[f"labcode.mrf.{name}"], param, value, honour_skips=False)
@@ -340,7 +340,7 @@ def test_fixed_defects(name, param, value):
 @pytest.mark.covers("labcode.mrf.chain_map")
 def test_fixed_defect_chain_map_with_huge_unary_and_pairwise():
     # Found by i17a's pair sweep (two hostile arguments at once, once a
-    # RuntimeWarning overflow in add): now refused naming unary and pairwise.
+    # RuntimeWarning overflow in add) -> None: now refused naming unary and pairwise.
     huge = np.full((3, 3), 1e308)
     entry = Entry(
         "labcode.mrf.chain_map", chain_map, {"unary": huge, "pairwise": UNARY[:2]}

@@ -52,7 +52,7 @@ NAMES = [e.name for e in ENTRIES]
 @pytest.mark.parametrize("entry", ENTRIES, ids=NAMES)
 @SUITE
 @given(data=st.data())
-def test_hostile_arguments(entry, data):
+def test_hostile_arguments(entry, data) -> None:
     param = data.draw(st.sampled_from(sorted(entry.kwargs)), label="param")
     value = data.draw(hostile_values(), label="value")
     check_hostile(entry, param, value)
@@ -78,7 +78,7 @@ def problems(draw):
 )
 @SUITE
 @given(problems())
-def test_gradient_equals_naive_and_loss_equals_numpy(problem):
+def test_gradient_equals_naive_and_loss_equals_numpy(problem) -> None:
     X, y, theta = problem
     if float(np.max(np.abs(X))) > 1e50:  # the documented overflow refusal
         with pytest.raises(ValueError, match="overflows"):
@@ -105,7 +105,7 @@ def test_gradient_equals_naive_and_loss_equals_numpy(problem):
 )
 @SUITE
 @given(st.integers(0, 2**32 - 1), st.integers(2, 8), st.integers(1, 3))
-def test_gradient_descent_reaches_least_squares(seed, m, n):
+def test_gradient_descent_reaches_least_squares(seed, m, n) -> None:
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((m + n, n))
     y = rng.standard_normal(m + n)

@@ -43,7 +43,7 @@ NAMES = [e.name for e in ENTRIES]
 @pytest.mark.parametrize("entry", ENTRIES, ids=NAMES)
 @SUITE
 @given(data=st.data())
-def test_hostile_arguments(entry, data):
+def test_hostile_arguments(entry, data) -> None:
     param = data.draw(st.sampled_from(sorted(entry.kwargs)), label="param")
     value = data.draw(hostile_values(), label="value")
     check_hostile(entry, param, value)
@@ -63,7 +63,7 @@ points = st.builds(
 @pytest.mark.covers("labcode.gradcheck.numerical_gradient")
 @SUITE
 @given(points, st.integers(0, 2**32 - 1))
-def test_numerical_gradient_of_a_quadratic_form(x, seed):
+def test_numerical_gradient_of_a_quadratic_form(x, seed) -> None:
     a = np.random.default_rng(seed).standard_normal((x.size, x.size))
 
     def f(v):
@@ -82,7 +82,7 @@ finite = st.floats(-1e308, 1e308, allow_nan=False)
 @pytest.mark.covers("labcode.gradcheck.relative_error")
 @SUITE
 @given(st.lists(st.tuples(finite, finite), min_size=1, max_size=6))
-def test_relative_error_is_symmetric_and_bounded(pairs):
+def test_relative_error_is_symmetric_and_bounded(pairs) -> None:
     a = np.array([p[0] for p in pairs])
     b = np.array([p[1] for p in pairs])
     e = bounded(relative_error, a, b)
@@ -100,7 +100,7 @@ def test_relative_error_is_symmetric_and_bounded(pairs):
     st.floats(0.0, 1e6),
     st.integers(0, 2**32 - 1),
 )
-def test_spirals_shapes_labels_and_determinism(n, classes, turns, noise, seed):
+def test_spirals_shapes_labels_and_determinism(n, classes, turns, noise, seed) -> None:
     X, y = bounded(spirals, n, classes=classes, turns=turns, noise=noise, rng=seed)
     assert X.shape == (n * classes, 2)
     assert np.all(np.isfinite(X))
@@ -116,7 +116,7 @@ def test_spirals_shapes_labels_and_determinism(n, classes, turns, noise, seed):
     st.sampled_from([3, 4]),
     st.sampled_from([np.float64, np.float32, np.uint8]),
 )
-def test_rgb_to_gray_equals_skimage(seed, channels, dtype):
+def test_rgb_to_gray_equals_skimage(seed, channels, dtype) -> None:
     color = pytest.importorskip("skimage.color")
     rgb = np.random.default_rng(seed).random((4, 5, channels))
     if dtype == np.uint8:

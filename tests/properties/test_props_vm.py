@@ -82,7 +82,7 @@ NAMES = [e.name for e in ENTRIES]
 @pytest.mark.parametrize("entry", ENTRIES, ids=NAMES)
 @SUITE
 @given(data=st.data())
-def test_hostile_arguments(entry, data):
+def test_hostile_arguments(entry, data) -> None:
     param = data.draw(st.sampled_from(sorted(entry.kwargs)), label="param")
     value = data.draw(hostile_values(), label="value")
     check_hostile(entry, param, value)
@@ -104,7 +104,7 @@ def _python(source, inputs):
 )
 @SUITE
 @given(st.integers(-(10**6), 10**6), st.integers(0, 30))
-def test_both_machines_compute_what_python_computes(s0, n):
+def test_both_machines_compute_what_python_computes(s0, n) -> None:
     want = _python(SOURCE, {"s": s0, "n": n})
     for program in (STACK, REGISTER):
         assert isinstance(program, Program)
@@ -120,7 +120,7 @@ def test_both_machines_compute_what_python_computes(s0, n):
 
 @pytest.mark.covers("labcode.vm.compile_stack", "labcode.vm.compile_register")
 @pytest.mark.parametrize("name", sorted(BENCHMARKS))
-def test_benchmarks_agree_with_python(name):
+def test_benchmarks_agree_with_python(name) -> None:
     source, inputs = BENCHMARKS[name]
     want = _python(source, inputs)
     for compile_ in (compile_stack, compile_register):
@@ -136,7 +136,7 @@ def test_benchmarks_agree_with_python(name):
 )
 @SUITE
 @given(st.integers(-(10**9), 10**9), st.lists(st.sampled_from("abcd"), max_size=4))
-def test_operands_print_as_documented(value, names):
+def test_operands_print_as_documented(value, names) -> None:
     assert Imm(value).text(names) == f"#{value}"
     index = abs(value) % 8
     text = Reg(index).text(names)
@@ -148,7 +148,7 @@ def test_operands_print_as_documented(value, names):
 @pytest.mark.covers("labcode.vm.verifier.verify")
 @SUITE
 @given(st.sampled_from(["ADD", "SUB", "NEG", "MUL"]))
-def test_verify_passes_compiled_programs_and_refuses_underflow(op):
+def test_verify_passes_compiled_programs_and_refuses_underflow(op) -> None:
     for program in (STACK, REGISTER):
         assert bounded(verify, program) is None
     broken = compile_stack("x = a + 1")
@@ -160,7 +160,7 @@ def test_verify_passes_compiled_programs_and_refuses_underflow(op):
 @pytest.mark.covers("labcode.vm.run", "labcode.vm.trace")
 @SUITE
 @given(st.integers(-5, 40), st.sampled_from([STACK, REGISTER]))
-def test_trace_runs_the_same_steps_as_run(n, program):
+def test_trace_runs_the_same_steps_as_run(n, program) -> None:
     result = bounded(run, program, n=n)
     records = bounded(trace, program, max_steps=10_000, n=n)
     assert len(records) == result.steps
@@ -188,7 +188,7 @@ EDITS = st.one_of(
 @pytest.mark.covers("labcode.vm.verifier.verify", "labcode.vm.run")
 @SUITE
 @given(at=st.integers(0, 11), record=EDITS, n=st.integers(-3, 30))
-def test_edited_programs_run_cleanly_or_are_refused(at, record, n):
+def test_edited_programs_run_cleanly_or_are_refused(at, record, n) -> None:
     program = compile_stack(SOURCE)
     program.code[min(at, len(program.code) - 1)] = record
     message = ""
@@ -209,7 +209,7 @@ def test_edited_programs_run_cleanly_or_are_refused(at, record, n):
 @given(
     x=st.integers(2, 2**64), compile_=st.sampled_from([compile_stack, compile_register])
 )
-def test_squaring_forever_stops_at_max_int_bits(x, compile_):
+def test_squaring_forever_stops_at_max_int_bits(x, compile_) -> None:
     program = compile_("while 1:\n    x = x * x\n")
     for function in (run, trace):
         with pytest.raises(IntegerLimitExceeded) as caught:

@@ -87,7 +87,9 @@ def _equal(a, b):
 
 @pytest.mark.covers("labcode.mrf.energy")
 @pytest.mark.parametrize(("entry", "param", "spelled", "exact"), _cases())
-def test_valid_arguments_in_other_spellings_are_accepted(entry, param, spelled, exact):
+def test_valid_arguments_in_other_spellings_are_accepted(
+    entry, param, spelled, exact
+) -> None:
     kwargs = dict(entry.kwargs)
     kwargs[param] = spelled
     result = bounded(entry.fn, **kwargs)

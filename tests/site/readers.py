@@ -19,10 +19,14 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.error import HTTPError
 from urllib.parse import urljoin, urlsplit
 
 import sitecheck
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page, Request
 
 NODE_MODULES = Path(__file__).resolve().parent / "node_modules"
 PHONE_WIDTHS = (320, 360, 390)
@@ -259,13 +263,13 @@ def natural_css_width(path: Path) -> float:
 
 
 # ------------------------------------------------------------------ browser checks
-def transferred_bytes(browser, url: str) -> int:
+def transferred_bytes(browser: Browser, url: str) -> int:
     """Bytes on the wire (headers + encoded bodies) for one cold page load."""
     context = browser.new_context()  # an empty cache
     page = context.new_page()
     sizes: list[int] = []
 
-    def finished(request) -> None:
+    def finished(request: Request) -> None:
         s = request.sizes()
         sizes.append(s["responseBodySize"] + s["responseHeadersSize"])
 
@@ -301,13 +305,13 @@ _OVERFLOW_JS = """() => {
 }"""
 
 
-def overflow(page) -> tuple[int, list[str]]:
+def overflow(page: Page) -> tuple[int, list[str]]:
     """How many CSS px the page is wider than the screen, and the first culprits."""
     result = page.evaluate(_OVERFLOW_JS)
     return int(result["over"]), list(result["culprits"])
 
 
-def load_all_images(page) -> None:
+def load_all_images(page: Page) -> None:
     """Load lazy images now (a full-page screenshot does not scroll to them)."""
     page.evaluate(
         "() => document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')"
@@ -338,7 +342,7 @@ _FIGURES_JS = """() => Array.from(document.querySelectorAll('article img, main i
     alt: i.getAttribute('alt') || '', linked: a ? a.href : null}; })"""
 
 
-def figures(page, site_root: Path, site_base: str) -> list[Figure]:
+def figures(page: Page, site_root: Path, site_base: str) -> list[Figure]:
     """Every image in the page body, with its shown and natural CSS width."""
     load_all_images(page)
     found = []
@@ -371,7 +375,7 @@ _SEARCH_JS = """() => {
 }"""
 
 
-def search_entry_points(page) -> list[dict[str, object]]:
+def search_entry_points(page: Page) -> list[dict[str, object]]:
     """Visible search fields or buttons, and whether each sits in the header."""
     return list(page.evaluate(_SEARCH_JS))
 
@@ -395,7 +399,7 @@ class AxeResult:
         ]
 
 
-def axe(page) -> AxeResult:
+def axe(page: Page) -> AxeResult:
     """Run axe-core (WCAG 2.1 A/AA and best practices) on the loaded page."""
     page.add_script_tag(path=str(node_tool("axe-core", "axe.min.js")))
     result = page.evaluate(

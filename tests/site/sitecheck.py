@@ -24,7 +24,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, Route
 
 # The copy button's configuration in docs/conf.py: prompts to strip, and only
 # lines that start with a prompt are copied.
@@ -279,7 +283,7 @@ class LocalSite:
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
-    def handle_error(self, request, client_address):  # type: ignore[no-untyped-def]
+    def handle_error(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
         # A browser that closes a page mid-download is not an error of the site.
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)
@@ -329,12 +333,12 @@ class PageReport:
         return out
 
 
-def check_page(context, url: str, local_prefix: str) -> PageReport:
+def check_page(context: BrowserContext, url: str, local_prefix: str) -> PageReport:
     """Load one page; record console errors, foreign requests, images, maths."""
     report = PageReport(url)
     page = context.new_page()
 
-    def route(r):
+    def route(r: Route) -> None:
         target = r.request.url
         if target.startswith((local_prefix, "data:", "blob:", "about:")):
             r.continue_()

@@ -23,7 +23,7 @@ def write(root, name, body):
     return path
 
 
-def test_broken_link_and_anchor_are_reported(tmp_path):
+def test_broken_link_and_anchor_are_reported(tmp_path) -> None:
     write(
         tmp_path, "index.html", '<h1 id="top">x</h1><a href="other.html#there">ok</a>'
     )
@@ -38,7 +38,7 @@ def test_broken_link_and_anchor_are_reported(tmp_path):
     assert any("#nope" in p and "no such anchor" in p for p in problems)
 
 
-def test_root_absolute_link_outside_the_prefix_is_reported(tmp_path):
+def test_root_absolute_link_outside_the_prefix_is_reported(tmp_path) -> None:
     write(
         tmp_path,
         "index.html",
@@ -50,7 +50,7 @@ def test_root_absolute_link_outside_the_prefix_is_reported(tmp_path):
     assert "outside /labcode/" in problems[0]
 
 
-def test_broken_snippet_is_reported(tmp_path):
+def test_broken_snippet_is_reported(tmp_path) -> None:
     good = '<div class="doctest highlight-default"><div class="highlight"><pre>&gt;&gt;&gt; 1 + 1\n2\n</pre></div></div>'
     wrong_output = '<div class="doctest highlight-default"><div class="highlight"><pre>&gt;&gt;&gt; 1 + 1\n3\n</pre></div></div>'
     crash = '<div class="doctest highlight-default"><div class="highlight"><pre>&gt;&gt;&gt; import not_a_module\n</pre></div></div>'
@@ -63,7 +63,7 @@ def test_broken_snippet_is_reported(tmp_path):
     assert "ModuleNotFoundError" in results[2]
 
 
-def test_snippets_use_the_doctest_flags_of_pytest(pytestconfig):
+def test_snippets_use_the_doctest_flags_of_pytest(pytestconfig) -> None:
     # One place: pyproject.toml, read by pytest and by the copy-and-run check.
     names = sitecheck.doctest_flag_names()
     assert names == pytestconfig.getini("doctest_optionflags")
@@ -72,7 +72,7 @@ def test_snippets_use_the_doctest_flags_of_pytest(pytestconfig):
         sitecheck.doctest_flags(["ELLIPSIS", "NUMBER"])
 
 
-def test_snippet_with_rounded_output_shown_is_reported(tmp_path):
+def test_snippet_with_rounded_output_shown_is_reported(tmp_path) -> None:
     # NUMBER would accept 0.3 for 0.30000000000000004; a reader pasting it would not.
     unrounded = '<div class="doctest highlight-default"><div class="highlight"><pre>&gt;&gt;&gt; 0.1 + 0.2\n0.3\n</pre></div></div>'
     rounded = '<div class="doctest highlight-default"><div class="highlight"><pre>&gt;&gt;&gt; round(0.1 + 0.2, 3)\n0.3\n</pre></div></div>'
@@ -82,7 +82,7 @@ def test_snippet_with_rounded_output_shown_is_reported(tmp_path):
     assert results[1] is None
 
 
-def test_snippet_that_shows_an_error_on_purpose_passes(tmp_path):
+def test_snippet_that_shows_an_error_on_purpose_passes(tmp_path) -> None:
     shown = '<div class="doctest highlight-default"><div class="highlight"><pre>&gt;&gt;&gt; int("x")\nTraceback (most recent call last):\n...\nValueError: invalid literal for int() with base 10: \'x\'\n</pre></div></div>'
     wrong = '<div class="doctest highlight-default"><div class="highlight"><pre>&gt;&gt;&gt; int("x")\nTraceback (most recent call last):\n...\nTypeError: nope\n</pre></div></div>'
     write(tmp_path, "index.html", shown + wrong)
@@ -91,7 +91,7 @@ def test_snippet_that_shows_an_error_on_purpose_passes(tmp_path):
     assert "ValueError" in results[1]
 
 
-def test_external_script_is_blocked_and_reported(tmp_path, browser):
+def test_external_script_is_blocked_and_reported(tmp_path, browser) -> None:
     write(
         tmp_path,
         "index.html",
@@ -105,7 +105,7 @@ def test_external_script_is_blocked_and_reported(tmp_path, browser):
     assert any("another host" in p for p in report.problems())
 
 
-def test_missing_image_and_console_error_are_reported(tmp_path, browser):
+def test_missing_image_and_console_error_are_reported(tmp_path, browser) -> None:
     write(
         tmp_path,
         "index.html",
@@ -131,7 +131,7 @@ def page_with_head(root, name, head="", body="<p>x</p>"):
     return path
 
 
-def test_render_blocking_script_is_reported(tmp_path):
+def test_render_blocking_script_is_reported(tmp_path) -> None:
     page = page_with_head(
         tmp_path,
         "index.html",
@@ -141,7 +141,7 @@ def test_render_blocking_script_is_reported(tmp_path):
     assert readers.render_blocking_scripts(page) == ["a.js"]
 
 
-def test_icon_font_is_reported(tmp_path):
+def test_icon_font_is_reported(tmp_path) -> None:
     page = page_with_head(
         tmp_path,
         "index.html",
@@ -150,7 +150,7 @@ def test_icon_font_is_reported(tmp_path):
     assert readers.icon_font_scripts(page) == ["_static/scripts/fontawesome.js"]
 
 
-def test_mathjax_without_maths_or_not_deferred_is_reported(tmp_path):
+def test_mathjax_without_maths_or_not_deferred_is_reported(tmp_path) -> None:
     needless = page_with_head(
         tmp_path, "a.html", '<script defer src="_static/mathjax/tex-chtml.js"></script>'
     )
@@ -166,7 +166,7 @@ def test_mathjax_without_maths_or_not_deferred_is_reported(tmp_path):
     assert "no MathJax" in readers.mathjax_problems(missing)[0]
 
 
-def test_search_index_outside_search_page_or_blocking_is_reported(tmp_path):
+def test_search_index_outside_search_page_or_blocking_is_reported(tmp_path) -> None:
     index = page_with_head(
         tmp_path, "index.html", '<script src="searchindex.js"></script>'
     )
@@ -177,7 +177,9 @@ def test_search_index_outside_search_page_or_blocking_is_reported(tmp_path):
     assert "not deferred" in readers.search_index_problems(search)[0]
 
 
-def test_missing_canonical_description_open_graph_favicon_are_reported(tmp_path):
+def test_missing_canonical_description_open_graph_favicon_are_reported(
+    tmp_path,
+) -> None:
     base = "https://example.invalid/labcode/"
     bare = page_with_head(tmp_path, "topics/a.html")
     good = page_with_head(
@@ -203,7 +205,9 @@ def test_missing_canonical_description_open_graph_favicon_are_reported(tmp_path)
     )
 
 
-def test_page_missing_from_sitemap_and_robots_without_sitemap_are_reported(tmp_path):
+def test_page_missing_from_sitemap_and_robots_without_sitemap_are_reported(
+    tmp_path,
+) -> None:
     base = "https://example.invalid/labcode/"
     a = page_with_head(tmp_path, "a.html")
     b = page_with_head(tmp_path, "b.html")
@@ -220,7 +224,7 @@ def test_page_missing_from_sitemap_and_robots_without_sitemap_are_reported(tmp_p
     ]
 
 
-def test_asset_escaping_the_prefix_or_missing_is_reported(tmp_path):
+def test_asset_escaping_the_prefix_or_missing_is_reported(tmp_path) -> None:
     page = page_with_head(
         tmp_path,
         "index.html",
@@ -237,7 +241,7 @@ def test_asset_escaping_the_prefix_or_missing_is_reported(tmp_path):
     assert any("missing.css -> 404" in p for p in problems)
 
 
-def test_heavy_page_exceeds_the_byte_budget(tmp_path, browser):
+def test_heavy_page_exceeds_the_byte_budget(tmp_path, browser) -> None:
     noise = base64.b64encode(random.Random(0).randbytes(450_000))  # incompressible
     (tmp_path / "heavy.js").write_bytes(b"var x='" + noise + b"';")
     page_with_head(tmp_path, "index.html", '<script defer src="heavy.js"></script>')
@@ -246,7 +250,7 @@ def test_heavy_page_exceeds_the_byte_budget(tmp_path, browser):
     assert weight > readers.BUDGET_BYTES
 
 
-def test_axe_reports_serious_violations(tmp_path, browser):
+def test_axe_reports_serious_violations(tmp_path, browser) -> None:
     page_with_head(
         tmp_path,
         "index.html",
@@ -264,7 +268,7 @@ def test_axe_reports_serious_violations(tmp_path, browser):
     assert result.count("critical") + result.count("serious") >= 3
 
 
-def test_lighthouse_reports_scores_below_the_thresholds(tmp_path):
+def test_lighthouse_reports_scores_below_the_thresholds(tmp_path) -> None:
     page_with_head(
         tmp_path,
         "index.html",
@@ -297,7 +301,7 @@ def png(width, height, dpi=96.0):
     )
 
 
-def test_png_natural_size_reads_the_dpi(tmp_path):
+def test_png_natural_size_reads_the_dpi(tmp_path) -> None:
     (tmp_path / "a.png").write_bytes(png(200, 100, dpi=192))
     assert readers.png_size(tmp_path / "a.png")[:2] == (200, 100)
     assert round(readers.natural_css_width(tmp_path / "a.png")) == 100
@@ -305,7 +309,7 @@ def test_png_natural_size_reads_the_dpi(tmp_path):
 
 def test_wide_page_wide_figure_bad_alt_and_unlinked_figure_are_reported(
     tmp_path, browser
-):
+) -> None:
     (tmp_path / "wide.png").write_bytes(png(1200, 300))
     page_with_head(
         tmp_path,
@@ -340,7 +344,9 @@ def test_wide_page_wide_figure_bad_alt_and_unlinked_figure_are_reported(
     assert readers.opens_full_size(good)
 
 
-def test_figure_on_a_dark_background_in_dark_mode_is_reported(tmp_path, browser):
+def test_figure_on_a_dark_background_in_dark_mode_is_reported(
+    tmp_path, browser
+) -> None:
     (tmp_path / "f.png").write_bytes(png(100, 50))
     page_with_head(
         tmp_path,
@@ -357,7 +363,9 @@ def test_figure_on_a_dark_background_in_dark_mode_is_reported(tmp_path, browser)
     assert readers.is_light("rgb(255, 255, 255)")
 
 
-def test_two_search_fields_or_one_outside_the_header_are_reported(tmp_path, browser):
+def test_two_search_fields_or_one_outside_the_header_are_reported(
+    tmp_path, browser
+) -> None:
     page_with_head(
         tmp_path,
         "two.html",

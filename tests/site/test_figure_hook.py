@@ -33,7 +33,7 @@ def png_of(fig):
     return chunks, labcode_site.png_text(chunks)
 
 
-def test_four_panels_side_by_side_get_a_narrow_variant_and_alt_text():
+def test_four_panels_side_by_side_get_a_narrow_variant_and_alt_text() -> None:
     fig, axes = plt.subplots(1, 4, figsize=(13, 3.6), layout="constrained")
     for number, ax in enumerate(axes):
         ax.plot([0, 1], [0, number])
@@ -57,7 +57,7 @@ def test_four_panels_side_by_side_get_a_narrow_variant_and_alt_text():
     assert [ax.get_subplotspec().colspan.start for ax in axes] == [0, 1, 2, 3]
 
 
-def test_a_wide_single_panel_is_redrawn_narrower():
+def test_a_wide_single_panel_is_redrawn_narrower() -> None:
     fig, ax = plt.subplots(figsize=(8, 4))
     ax.plot([0, 1], [0, 1])
     ax.set_xlabel("length n")
@@ -68,7 +68,7 @@ def test_a_wide_single_panel_is_redrawn_narrower():
     assert list(fig.get_size_inches()) == [8, 4]
 
 
-def test_a_single_panel_or_narrow_figure_gets_no_variant():
+def test_a_single_panel_or_narrow_figure_gets_no_variant() -> None:
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.imshow([[0, 1], [1, 0]])
     _chunks, text = png_of(fig)
@@ -78,7 +78,7 @@ def test_a_single_panel_or_narrow_figure_gets_no_variant():
     assert labcode_figures.NARROW_KEY not in png_of(fig)[1]
 
 
-def test_the_narrow_chunk_is_stripped_from_the_wide_file():
+def test_the_narrow_chunk_is_stripped_from_the_wide_file() -> None:
     fig, axes = plt.subplots(2, 3, figsize=(11, 6), layout="constrained")
     for ax in axes.flat:
         ax.plot([0, 1])

@@ -43,7 +43,9 @@ def baseurl():
     return os.environ.get("LABCODE_SITE_URL", BASEURL).rstrip("/") + "/"
 
 
-def test_every_page_and_asset_loads_under_the_prefix(site_root, local_site, pages):
+def test_every_page_and_asset_loads_under_the_prefix(
+    site_root, local_site, pages
+) -> None:
     assert local_site.base.endswith(sitecheck.PREFIX)
     count, problems = readers.crawl_problems(site_root, local_site.base, pages)
     print(f"under {sitecheck.PREFIX}/: {count} pages and assets fetched")
@@ -51,7 +53,7 @@ def test_every_page_and_asset_loads_under_the_prefix(site_root, local_site, page
     assert problems == []
 
 
-def test_no_render_blocking_script(site_root, pages):
+def test_no_render_blocking_script(site_root, pages) -> None:
     blocking = {
         str(p.relative_to(site_root)): s
         for p in pages
@@ -60,7 +62,7 @@ def test_no_render_blocking_script(site_root, pages):
     assert blocking == {}
 
 
-def test_no_icon_font(site_root, pages):
+def test_no_icon_font(site_root, pages) -> None:
     found = {
         str(p.relative_to(site_root)): s
         for p in pages
@@ -69,7 +71,7 @@ def test_no_icon_font(site_root, pages):
     assert found == {}
 
 
-def test_mathjax_only_on_pages_with_maths_and_deferred(site_root, pages):
+def test_mathjax_only_on_pages_with_maths_and_deferred(site_root, pages) -> None:
     problems = {
         str(p.relative_to(site_root)): m
         for p in pages
@@ -81,7 +83,7 @@ def test_mathjax_only_on_pages_with_maths_and_deferred(site_root, pages):
     assert problems == {}
 
 
-def test_search_index_only_on_the_search_page_deferred(site_root, pages):
+def test_search_index_only_on_the_search_page_deferred(site_root, pages) -> None:
     problems = {
         str(p.relative_to(site_root)): m
         for p in pages
@@ -90,7 +92,7 @@ def test_search_index_only_on_the_search_page_deferred(site_root, pages):
     assert problems == {}
 
 
-def test_canonical_description_open_graph_favicon(site_root, pages, baseurl):
+def test_canonical_description_open_graph_favicon(site_root, pages, baseurl) -> None:
     problems = {
         str(p.relative_to(site_root)): m
         for p in pages
@@ -100,7 +102,7 @@ def test_canonical_description_open_graph_favicon(site_root, pages, baseurl):
     assert problems == {}
 
 
-def test_logo_in_the_header(site_root, pages):
+def test_logo_in_the_header(site_root, pages) -> None:
     missing = [
         str(p.relative_to(site_root))
         for p in pages
@@ -110,7 +112,7 @@ def test_logo_in_the_header(site_root, pages):
     assert (site_root / "_static" / "logo.svg").is_file()
 
 
-def test_sitemap_and_robots(site_root, pages, baseurl):
+def test_sitemap_and_robots(site_root, pages, baseurl) -> None:
     listed = [
         p
         for p in pages
@@ -120,7 +122,7 @@ def test_sitemap_and_robots(site_root, pages, baseurl):
     assert readers.sitemap_problems(site_root, listed, baseurl) == []
 
 
-def test_page_weight_within_budget(site_root, local_site, browser, pages):
+def test_page_weight_within_budget(site_root, local_site, browser, pages) -> None:
     """At most 400 KB on the wire (gzip) for a page without maths or images."""
     weights, over = {}, {}
     for path in pages:
@@ -138,7 +140,7 @@ def test_page_weight_within_budget(site_root, local_site, browser, pages):
 
 def test_axe_no_serious_or_critical_violation_light_and_dark(
     site_root, local_site, browser, pages
-):
+) -> None:
     report_path = site_root.parent / "axe-report.json"
     report, serious = {}, []
     for scheme in ("light", "dark"):
@@ -164,7 +166,7 @@ def test_axe_no_serious_or_critical_violation_light_and_dark(
     assert serious == []
 
 
-def test_lighthouse_mobile_scores(local_site):
+def test_lighthouse_mobile_scores(local_site) -> None:
     """Accessibility, best practices and SEO 1.0 on every page measured; performance
     at least 0.90, except on pages with maths: MathJax's typesetting costs blocking
     time and layout shift that this check measures at 0.77-0.92 on a loaded 2-core

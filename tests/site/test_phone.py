@@ -58,7 +58,7 @@ def phone_survey(site_root, local_site, browser):
     return survey
 
 
-def test_no_page_is_wider_than_a_phone_screen(phone_survey):
+def test_no_page_is_wider_than_a_phone_screen(phone_survey) -> None:
     wide = {}
     counts = {}
     for width in readers.PHONE_WIDTHS:
@@ -75,7 +75,7 @@ def test_no_page_is_wider_than_a_phone_screen(phone_survey):
     assert wide == {}
 
 
-def test_figures_at_least_half_their_natural_size_at_360(phone_survey):
+def test_figures_at_least_half_their_natural_size_at_360(phone_survey) -> None:
     shown = [f for row in phone_survey.values() for f in row["figures"]]
     small = [f"{f.src}: {f.ratio:.2f}" for f in shown if f.ratio < 0.5]
     print(
@@ -86,7 +86,7 @@ def test_figures_at_least_half_their_natural_size_at_360(phone_survey):
     assert small == []
 
 
-def test_every_figure_has_alt_text_that_says_what_it_shows(phone_survey):
+def test_every_figure_has_alt_text_that_says_what_it_shows(phone_survey) -> None:
     problems = [
         p
         for row in phone_survey.values()
@@ -96,7 +96,7 @@ def test_every_figure_has_alt_text_that_says_what_it_shows(phone_survey):
     assert problems == []
 
 
-def test_every_figure_opens_at_full_size(phone_survey):
+def test_every_figure_opens_at_full_size(phone_survey) -> None:
     problems = [
         f"{rel}: {f.src}"
         for rel, row in phone_survey.items()
@@ -106,7 +106,7 @@ def test_every_figure_opens_at_full_size(phone_survey):
     assert problems == []
 
 
-def test_figures_sit_on_a_light_card_in_dark_mode(phone_survey):
+def test_figures_sit_on_a_light_card_in_dark_mode(phone_survey) -> None:
     problems = [
         f"{rel}: {item}"
         for rel, row in phone_survey.items()
@@ -118,7 +118,7 @@ def test_figures_sit_on_a_light_card_in_dark_mode(phone_survey):
     assert problems == []
 
 
-def test_one_search_entry_point_in_the_header_at_every_width(phone_survey):
+def test_one_search_entry_point_in_the_header_at_every_width(phone_survey) -> None:
     problems = []
     for rel, row in phone_survey.items():
         for width in WIDTHS:
@@ -129,7 +129,7 @@ def test_one_search_entry_point_in_the_header_at_every_width(phone_survey):
     assert problems == []
 
 
-def test_screenshots_of_every_page(phone_survey, site_root):
+def test_screenshots_of_every_page(phone_survey, site_root) -> None:
     shots = site_root.parent / "screenshots"
     for rel in phone_survey:
         stem = rel.removesuffix(".html").replace("/", "--")
