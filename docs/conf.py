@@ -85,20 +85,9 @@ nitpick_ignore_regex = [
     (_TYPE_ROLES, r"\{?'[^']*'\}?|\{?\d+\}?"),
     (_TYPE_ROLES, r"\.\.\."),
 ]
-# Known defects in docstrings, listed one by one (never by pattern) until their
-# owners fix them: an attribute docstring whose first line has a colon is read
-# as "type: text" by napoleon; a private class in a public signature; names that
-# are parameters, not objects. Any new unresolved reference fails the build.
-nitpick_ignore = [
-    # labcode.mlp.MLP.gradients
-    ("py:attr", "weights"),
-    ("py:attr", "biases"),
-    # labcode.web.server
-    ("py:class", "labcode.web.server._Conn"),
-    ("py:class", "host"),
-    ("py:class", "certfile"),
-    ("py:func", "server_context"),
-]
+# A docstring reference that cannot resolve would be listed here one by one
+# (never by pattern) until fixed; none remain. Any new one fails the build.
+nitpick_ignore: list[tuple[str, str]] = []
 
 # -- MyST / myst-nb ------------------------------------------------------------
 myst_enable_extensions = [

@@ -484,7 +484,7 @@ class MLP:
         Returns
         -------
         d_weights, d_biases : list of ndarray
-            Shaped like :attr:`weights` and :attr:`biases`.
+            Shaped like ``weights`` and ``biases``.
         """
         x = self._check_x(X)
         labels = _check_labels(y, x.shape[0], self.layer_sizes[-1])

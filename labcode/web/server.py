@@ -71,10 +71,14 @@ class ServerConfig:
 
     Attributes
     ----------
-    host, port : str, int
-        Address to bind; port 0 picks a free one.
-    certfile, keyfile : str
-        PEM certificate (chain) and private key.
+    certfile : str
+        PEM certificate (chain).
+    keyfile : str
+        PEM private key.
+    host : str
+        Address to bind.
+    port : int
+        Port to bind; 0 picks a free one.
     workers : int
         Worker processes (an in-memory database needs exactly 1).
     threads : int

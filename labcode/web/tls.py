@@ -4,7 +4,7 @@ Serving HTTPS needs a certificate for the server's name signed by an authority
 the client trusts. For local use and tests :func:`make_self_signed` creates both:
 a CA certificate (give it to clients to trust) and a server certificate for
 ``localhost`` and ``127.0.0.1`` signed by it, with the server's private key
-written readable by its owner only. :func:`server_context` builds the
+written readable by its owner only. :func:`~labcode.web.tls.server_context` builds the
 ``ssl.SSLContext`` the server uses: TLS 1.2 or newer, nothing older.
 """
 
