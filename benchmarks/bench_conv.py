@@ -164,7 +164,12 @@ def _layer_rows(quick: bool) -> list[Row]:
                 a = rng.standard_normal((side, side)).astype(dtype)
                 data[name] = (x, wt, b, dout)
 
-                def both(x=x, wt=wt, b=b, dout=dout) -> None:
+                def both(
+                    x: np.ndarray = x,
+                    wt: np.ndarray = wt,
+                    b: np.ndarray = b,
+                    dout: np.ndarray = dout,
+                ) -> None:
                     conv_forward(x, wt, b, pad=1)
                     conv_backward(dout, x, wt, pad=1)
 
@@ -217,11 +222,13 @@ def _layer_rows(quick: bool) -> list[Row]:
                     got, want.numpy(), rtol=tol, atol=tol * scale
                 )
 
-            def torch_forward(xt=xt, wtt=wtt, bt=bt) -> None:
+            def torch_forward(xt: Any = xt, wtt: Any = wtt, bt: Any = bt) -> None:
                 with torch.no_grad():
                     torch.nn.functional.conv2d(xt, wtt, bt, padding=1)
 
-            def torch_backward(xt=xt, wtt=wtt, dout_t=dout_t) -> None:
+            def torch_backward(
+                xt: Any = xt, wtt: Any = wtt, dout_t: Any = dout_t
+            ) -> None:
                 # The kernel autograd calls for conv2d's dx, dw and db.
                 with torch.no_grad():
                     torch.ops.aten.convolution_backward(
@@ -238,7 +245,9 @@ def _layer_rows(quick: bool) -> list[Row]:
                         [True, True, True],
                     )
 
-            def torch_both(xt=xt, wtt=wtt, bt=bt, dout_t=dout_t) -> None:
+            def torch_both(
+                xt: Any = xt, wtt: Any = wtt, bt: Any = bt, dout_t: Any = dout_t
+            ) -> None:
                 xt.grad = wtt.grad = bt.grad = None
                 torch.nn.functional.conv2d(xt, wtt, bt, padding=1).backward(dout_t)
 

@@ -36,7 +36,7 @@ def _ours_fit(
 
 def _torch_fit(
     x: np.ndarray, y: np.ndarray, sizes: list[int], epochs: int, lr: float, batch: int
-):
+) -> Any:
     import torch
 
     dtype = torch.float32 if x.dtype == np.float32 else torch.float64
@@ -67,7 +67,7 @@ def _sklearn_fit(
     epochs: int,
     lr: float,
     batch: int,
-):
+) -> Any:
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 

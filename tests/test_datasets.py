@@ -1,3 +1,5 @@
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -33,7 +35,7 @@ def test_rgb_to_gray_weights_sum_to_one() -> None:
     ],
     ids=["2d", "two-channels"],
 )
-def test_rgb_to_gray_errors(image, message) -> None:
+def test_rgb_to_gray_errors(image: np.ndarray, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         rgb_to_gray(image)
 
@@ -62,18 +64,18 @@ def test_spirals_shapes_and_reproducibility() -> None:
     ],
     ids=["n", "classes", "turns", "noise"],
 )
-def test_spirals_errors(kwargs, message) -> None:
+def test_spirals_errors(kwargs: dict[str, Any], message: str) -> None:
     args = {"n_per_class": 10} | kwargs
     with pytest.raises(ValueError, match=message):
         spirals(**args)
 
 
 @pytest.mark.parametrize("bad", [None, 0, 1, "no", 1.0])
-def test_grace_hopper_gray_is_a_bool(bad) -> None:
+def test_grace_hopper_gray_is_a_bool(bad: object) -> None:
     with pytest.raises(
         TypeError, match=r"^gray must be a bool \(True or False\); got "
     ):
-        grace_hopper(gray=bad)
+        grace_hopper(gray=bad)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -86,7 +88,7 @@ def test_grace_hopper_gray_is_a_bool(bad) -> None:
         ({"n_per_class": 10, "rng": -1}, r"rng must be None, a non-negative int seed"),
     ],
 )
-def test_spirals_limits(kwargs, message) -> None:
+def test_spirals_limits(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         spirals(**kwargs)
 

@@ -1,5 +1,8 @@
+from typing import Any, Literal
+
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from labcode.gradcheck import numerical_gradient, relative_error
 
@@ -22,7 +25,7 @@ def test_gradient_keeps_shape_and_does_not_touch_input() -> None:
 
 
 def test_function_may_modify_its_argument() -> None:
-    def f(v):
+    def f(v: NDArray[np.float64]) -> float:
         v *= 2.0
         return float(np.sum(v))
 
@@ -68,10 +71,12 @@ def test_centred_difference_error_is_second_order() -> None:
         "quotient-overflows",
     ],
 )
-def test_numerical_gradient_errors(f, kwargs, error, message) -> None:
+def test_numerical_gradient_errors(
+    f: object, kwargs: dict[str, Any], error: type[Exception], message: str
+) -> None:
     args = {"x": [1.0, 2.0]} | kwargs
     with pytest.raises(error, match=message):
-        numerical_gradient(f, **args)
+        numerical_gradient(f, **args)  # type: ignore[arg-type]
 
 
 def test_relative_error() -> None:
@@ -86,7 +91,7 @@ def test_relative_error() -> None:
 
 
 @pytest.mark.parametrize("order", ["C", "F"])
-def test_gradient_of_any_memory_order(order) -> None:
+def test_gradient_of_any_memory_order(order: Literal["C", "F"]) -> None:
     # A Fortran-ordered x once gave all zeros: reshape(-1) copied it.
     x = np.array(np.arange(6.0).reshape(2, 3), order=order)
     grad = numerical_gradient(lambda v: float(np.sum(v**2)), x)

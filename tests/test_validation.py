@@ -1,3 +1,5 @@
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -37,7 +39,9 @@ def test_format_shape() -> None:
         (np.bool_, np.float64),
     ],
 )
-def test_float_dtype_policy(dtype, expected) -> None:
+def test_float_dtype_policy(
+    dtype: type[np.generic], expected: type[np.floating[Any]]
+) -> None:
     assert float_dtype(np.dtype(dtype)) == np.dtype(expected)
     out = as_float_array(np.ones(3, dtype=dtype), "x")
     assert out.dtype == np.dtype(expected)
@@ -87,7 +91,7 @@ def test_as_float_array_empty() -> None:
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-def test_as_float_array_non_finite(bad) -> None:
+def test_as_float_array_non_finite(bad: float) -> None:
     with pytest.raises(ValueError, match="x must contain only finite values"):
         as_float_array([1.0, bad], "x")
     assert np.isnan(as_float_array([np.nan], "x", finite=False)[0])
@@ -191,12 +195,12 @@ def test_check_int_maximum() -> None:
 
 
 @pytest.mark.parametrize("ok", [True, False, np.True_, np.False_])
-def test_check_bool_accepts(ok) -> None:
+def test_check_bool_accepts(ok: bool | np.bool_) -> None:
     assert check_bool(ok, "flag") is bool(ok)
 
 
 @pytest.mark.parametrize("bad", [None, 0, 1, 1.0, "yes", np.array([True])])
-def test_check_bool_refuses_truthiness(bad) -> None:
+def test_check_bool_refuses_truthiness(bad: object) -> None:
     with pytest.raises(
         TypeError, match=r"^flag must be a bool \(True or False\); got "
     ):

@@ -6,6 +6,8 @@ content type, headers and body schema; no 5xx. Examples per operation are
 bounded so that the run stays short.
 """
 
+from typing import Any
+
 import pytest
 
 # labcode.web needs the `web` extra; `nox -s core` runs without it.
@@ -51,7 +53,7 @@ schema = schemathesis.openapi.from_wsgi("/v1/openapi.json", APP, config=CONFIG)
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-def test_every_response_matches_the_description(case) -> None:
+def test_every_response_matches_the_description(case: schemathesis.Case[Any]) -> None:
     # Every default check but "valid data is accepted": a generated entity tag
     # in If-Match rightly fails with 412, whatever the schema of the header.
     case.call_and_validate(
@@ -79,7 +81,7 @@ def test_the_description_is_the_one_served() -> None:
 
 
 @pytest.mark.parametrize("path", ["/v1/users", "/v1/users/{id}"])
-def test_every_operation_documents_its_errors_as_problems(path) -> None:
+def test_every_operation_documents_its_errors_as_problems(path: str) -> None:
     served = APP.test_client().get("/v1/openapi.json").get_json()
     for method, operation in served["paths"][path].items():
         if method == "parameters":

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Browser, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -26,12 +27,12 @@ def site_root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def local_site(site_root):
+def local_site(site_root: Path) -> Iterator[sitecheck.LocalSite]:
     yield from sitecheck.serve(site_root)
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser() -> Iterator[Browser]:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.fail(
