@@ -22,11 +22,12 @@ import labcode_figures
 import labcode_site
 import matplotlib.pyplot as plt
 from IPython.core import pylabtools
+from matplotlib.figure import Figure
 
 labcode_figures.install()
 
 
-def png_of(fig):
+def png_of(fig: Figure) -> tuple[list[tuple[bytes, bytes]], dict[str, str]]:
     data = pylabtools.print_figure(fig, fmt="png", bbox_inches="tight")
     plt.close(fig)
     chunks = labcode_site.png_chunks(data)

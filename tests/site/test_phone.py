@@ -7,23 +7,33 @@ page at 360 px light and 1280 px dark land in docs/_build/screenshots/."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 import readers
 import sitecheck
+from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.site
 
 WIDTHS = (*readers.PHONE_WIDTHS, readers.WIDE)
 
 
+# Per page (path relative to the site root): each measurement by name; the
+# readers return different shapes (tuples, lists of figures, dicts).
+Survey = dict[str, dict[str, Any]]
+
+
 @pytest.fixture(scope="session")
-def phone_survey(site_root, local_site, browser):
+def phone_survey(
+    site_root: Path, local_site: sitecheck.LocalSite, browser: Browser
+) -> Survey:
     """Load every page once per width; measure light and dark; take screenshots."""
     shots = site_root.parent / "screenshots"
     shots.mkdir(exist_ok=True)
     pages = sitecheck.html_files(site_root)
-    survey: dict[str, dict[str, object]] = {}
+    survey: Survey = {}
     for width in WIDTHS:
         context = browser.new_context(
             viewport={"width": width, "height": 780}, color_scheme="light"
@@ -58,7 +68,7 @@ def phone_survey(site_root, local_site, browser):
     return survey
 
 
-def test_no_page_is_wider_than_a_phone_screen(phone_survey) -> None:
+def test_no_page_is_wider_than_a_phone_screen(phone_survey: Survey) -> None:
     wide = {}
     counts = {}
     for width in readers.PHONE_WIDTHS:
@@ -75,7 +85,7 @@ def test_no_page_is_wider_than_a_phone_screen(phone_survey) -> None:
     assert wide == {}
 
 
-def test_figures_at_least_half_their_natural_size_at_360(phone_survey) -> None:
+def test_figures_at_least_half_their_natural_size_at_360(phone_survey: Survey) -> None:
     shown = [f for row in phone_survey.values() for f in row["figures"]]
     small = [f"{f.src}: {f.ratio:.2f}" for f in shown if f.ratio < 0.5]
     print(
@@ -86,7 +96,9 @@ def test_figures_at_least_half_their_natural_size_at_360(phone_survey) -> None:
     assert small == []
 
 
-def test_every_figure_has_alt_text_that_says_what_it_shows(phone_survey) -> None:
+def test_every_figure_has_alt_text_that_says_what_it_shows(
+    phone_survey: Survey,
+) -> None:
     problems = [
         p
         for row in phone_survey.values()
@@ -96,7 +108,7 @@ def test_every_figure_has_alt_text_that_says_what_it_shows(phone_survey) -> None
     assert problems == []
 
 
-def test_every_figure_opens_at_full_size(phone_survey) -> None:
+def test_every_figure_opens_at_full_size(phone_survey: Survey) -> None:
     problems = [
         f"{rel}: {f.src}"
         for rel, row in phone_survey.items()
@@ -106,7 +118,7 @@ def test_every_figure_opens_at_full_size(phone_survey) -> None:
     assert problems == []
 
 
-def test_figures_sit_on_a_light_card_in_dark_mode(phone_survey) -> None:
+def test_figures_sit_on_a_light_card_in_dark_mode(phone_survey: Survey) -> None:
     problems = [
         f"{rel}: {item}"
         for rel, row in phone_survey.items()
@@ -118,7 +130,9 @@ def test_figures_sit_on_a_light_card_in_dark_mode(phone_survey) -> None:
     assert problems == []
 
 
-def test_one_search_entry_point_in_the_header_at_every_width(phone_survey) -> None:
+def test_one_search_entry_point_in_the_header_at_every_width(
+    phone_survey: Survey,
+) -> None:
     problems = []
     for rel, row in phone_survey.items():
         for width in WIDTHS:
@@ -129,7 +143,7 @@ def test_one_search_entry_point_in_the_header_at_every_width(phone_survey) -> No
     assert problems == []
 
 
-def test_screenshots_of_every_page(phone_survey, site_root) -> None:
+def test_screenshots_of_every_page(phone_survey: Survey, site_root: Path) -> None:
     shots = site_root.parent / "screenshots"
     for rel in phone_survey:
         stem = rel.removesuffix(".html").replace("/", "--")

@@ -6,15 +6,21 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import sitecheck
+from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.site
 
 
 def test_every_page_loads_cleanly(
-    site_root, local_site, browser, record_property
+    site_root: Path,
+    local_site: sitecheck.LocalSite,
+    browser: Browser,
+    record_property: Callable[[str, object], None],
 ) -> None:
     context = browser.new_context()
     pages = sitecheck.html_files(site_root)
@@ -39,7 +45,9 @@ def test_every_page_loads_cleanly(
     assert problems == []
 
 
-def test_search_finds_a_page_by_a_word_of_its_body(local_site, browser) -> None:
+def test_search_finds_a_page_by_a_word_of_its_body(
+    local_site: sitecheck.LocalSite, browser: Browser
+) -> None:
     page = browser.new_page()
     page.goto(local_site.url("search.html") + "?q=Noble", wait_until="load")
     page.wait_for_selector("ul.search li a", timeout=20000)
@@ -50,7 +58,9 @@ def test_search_finds_a_page_by_a_word_of_its_body(local_site, browser) -> None:
     assert any("harris-corners" in h for h in hrefs), hrefs
 
 
-def test_copy_button_copies_code_without_prompts_or_output(local_site, browser) -> None:
+def test_copy_button_copies_code_without_prompts_or_output(
+    local_site: sitecheck.LocalSite, browser: Browser
+) -> None:
     context = browser.new_context()
     context.grant_permissions(
         ["clipboard-read", "clipboard-write"], origin=local_site.base
@@ -68,7 +78,9 @@ def test_copy_button_copies_code_without_prompts_or_output(local_site, browser) 
     assert copied.splitlines()[0] == "import numpy as np"
 
 
-def test_phone_viewport_and_dark_mode(local_site, browser, site_root) -> None:
+def test_phone_viewport_and_dark_mode(
+    local_site: sitecheck.LocalSite, browser: Browser, site_root: Path
+) -> None:
     context = browser.new_context(
         viewport={"width": 390, "height": 844}, color_scheme="dark"
     )
@@ -93,7 +105,7 @@ def test_phone_viewport_and_dark_mode(local_site, browser, site_root) -> None:
     assert sum(channels) / 3 < 100, background
 
 
-def test_every_snippet_runs_as_copied(site_root) -> None:
+def test_every_snippet_runs_as_copied(site_root: Path) -> None:
     found = sitecheck.snippets(site_root)
     start = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
@@ -106,12 +118,12 @@ def test_every_snippet_runs_as_copied(site_root) -> None:
     assert failures == []
 
 
-def test_no_broken_internal_links(site_root) -> None:
+def test_no_broken_internal_links(site_root: Path) -> None:
     problems = sitecheck.broken_links(site_root)
     assert problems == []
 
 
-def test_topic_pages_and_examples_offer_downloads(site_root) -> None:
+def test_topic_pages_and_examples_offer_downloads(site_root: Path) -> None:
     pages = sorted(site_root.glob("topics/*.html")) + sorted(
         site_root.glob("examples/*.html")
     )
@@ -130,14 +142,14 @@ def test_topic_pages_and_examples_offer_downloads(site_root) -> None:
         assert outputs > 0, f"{page}: the downloadable notebook has no outputs"
 
 
-def test_names_in_code_link_to_the_api_and_back(site_root) -> None:
+def test_names_in_code_link_to_the_api_and_back(site_root: Path) -> None:
     topic = (site_root / "topics" / "harris-corners.html").read_text(encoding="utf-8")
     assert 'href="../api/corners.html#labcode.corners.harris_response"' in topic
     api = (site_root / "api" / "corners.html").read_text(encoding="utf-8")
     assert 'href="../topics/harris-corners.html' in api
 
 
-def test_bibliography_404_execution_and_performance_pages(site_root) -> None:
+def test_bibliography_404_execution_and_performance_pages(site_root: Path) -> None:
     bibliography = (site_root / "bibliography.html").read_text(encoding="utf-8")
     for key_text in ["glorot", "harris", "problem details", "stack versus registers"]:
         assert key_text in bibliography.lower()
