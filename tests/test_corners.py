@@ -1,5 +1,8 @@
+from collections.abc import Callable
+
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 from scipy import ndimage
 from skimage import feature
 
@@ -15,7 +18,7 @@ PHOTO = grace_hopper()[:256, 128:384]
 RNG = np.random.default_rng(17)
 
 
-def polygon_image():
+def polygon_image() -> tuple[NDArray[np.float64], NDArray[np.int_]]:
     """Bright shapes on a dark background, with their corners."""
     image = np.zeros((120, 160))
     image[20:50, 20:70] = 1.0  # rectangle
@@ -33,11 +36,13 @@ def polygon_image():
     return image, np.array(corners)
 
 
-def match(found, truth, tol=2):
+def match(
+    found: NDArray[np.int_], truth: NDArray[np.int_], tol: int = 2
+) -> tuple[float, float]:
     distances = np.abs(found[:, None, :] - truth[None, :, :]).max(axis=2)
     recall = np.mean(distances.min(axis=0) <= tol)
     precision = np.mean(distances.min(axis=1) <= tol)
-    return recall, precision
+    return float(recall), float(precision)
 
 
 # ------------------------------------------------------------------ against scikit-image
@@ -48,11 +53,13 @@ def match(found, truth, tol=2):
     [np.float64, np.float32, np.uint8, np.int16, np.bool_],
     ids=lambda d: np.dtype(d).name,
 )
-def test_response_equals_skimage_exactly(method, sigma, dtype) -> None:
+def test_response_equals_skimage_exactly(
+    method: str, sigma: float, dtype: type[np.generic]
+) -> None:
     if dtype == np.bool_:
         image = PHOTO > 0.5
     elif np.dtype(dtype).kind in "iu":
-        image = (PHOTO * np.iinfo(dtype).max).astype(dtype)
+        image = (PHOTO * np.iinfo(np.dtype(dtype)).max).astype(dtype)
     else:
         image = PHOTO.astype(dtype)
     ours = harris_response(image, sigma=sigma, method=method, k=0.04)
@@ -89,7 +96,7 @@ def test_gaussian_derivative_recipe() -> None:
 @pytest.mark.parametrize("threshold_rel", [0.0, 0.1, 0.5])
 @pytest.mark.parametrize("exclude_border", [True, False])
 def test_corner_peaks_equals_skimage(
-    min_distance, threshold_rel, exclude_border
+    min_distance: int, threshold_rel: float, exclude_border: bool
 ) -> None:
     response = harris_response(PHOTO)
     ours = corner_peaks(
@@ -134,7 +141,7 @@ def test_corner_peaks_plateaus_and_spacing() -> None:
 
 # ------------------------------------------------------------------ behaviour
 @pytest.mark.parametrize("method", ["harris", "noble"])
-def test_synthetic_corners_found(method) -> None:
+def test_synthetic_corners_found(method: str) -> None:
     image, truth = polygon_image()
     found = corner_peaks(
         harris_response(image, method=method), min_distance=5, threshold_rel=0.05
@@ -162,7 +169,7 @@ def test_transposition_and_rotation_invariance() -> None:
 
 
 @pytest.mark.parametrize("method", ["harris", "noble"])
-def test_constant_image_has_no_corners(method) -> None:
+def test_constant_image_has_no_corners(method: str) -> None:
     for image in (np.zeros((20, 20)), np.full((20, 20), 7.0, dtype=np.float32)):
         response = harris_response(image, method=method)
         assert np.all(np.isfinite(response))
@@ -268,7 +275,7 @@ def test_structure_tensor_results_are_independent_arrays() -> None:
             r"response must be 2-D \(H, W\); got shape \(4, 4, 2\)",
         ),
         (
-            lambda: corner_peaks(np.zeros((4, 4)), exclude_border="yes"),
+            lambda: corner_peaks(np.zeros((4, 4)), exclude_border="yes"),  # type: ignore[arg-type]
             TypeError,
             r"exclude_border must be a bool",
         ),
@@ -297,7 +304,9 @@ def test_structure_tensor_results_are_independent_arrays() -> None:
         "response-inf",
     ],
 )
-def test_input_errors(call, error, message) -> None:
+def test_input_errors(
+    call: Callable[[], object], error: type[Exception], message: str
+) -> None:
     with pytest.raises(error, match=message):
         call()
 
@@ -305,7 +314,7 @@ def test_input_errors(call, error, message) -> None:
 @pytest.mark.parametrize("gradient", ["sobel", "gaussian"])
 @pytest.mark.parametrize("method", ["harris", "noble"])
 @pytest.mark.parametrize("sigma", [0.05, 0.7, 1.5, 3.0, 40.0])
-def test_naive_twin_agrees(gradient, method, sigma) -> None:
+def test_naive_twin_agrees(gradient: str, method: str, sigma: float) -> None:
     rng = np.random.default_rng(7)
     image = rng.random((9, 11))
     fast = harris_response(image, sigma=sigma, method=method, gradient=gradient)
@@ -319,7 +328,7 @@ def test_naive_twin_agrees(gradient, method, sigma) -> None:
 
 
 @pytest.mark.parametrize("sigma", [1e5, 1e308])
-def test_huge_sigma_is_bounded_and_finite(sigma) -> None:
+def test_huge_sigma_is_bounded_and_finite(sigma: float) -> None:
     rng = np.random.default_rng(0)
     image = rng.random((8, 8))
     response = harris_response(image, sigma=sigma)
@@ -349,7 +358,7 @@ def test_sigma_just_above_the_image_size_matches_skimage() -> None:
 
 
 @pytest.mark.parametrize("sigma", [1e-3, 1e-100, 1e-320])
-def test_tiny_sigma_is_no_window(sigma) -> None:
+def test_tiny_sigma_is_no_window(sigma: float) -> None:
     image = np.zeros((5, 5))
     image[2:, 2:] = 1.0
     for gradient in ("sobel", "gaussian"):
@@ -395,7 +404,7 @@ def test_corner_peaks_huge_min_distance_and_bool() -> None:
         [6, 6],
     ]
     with pytest.raises(TypeError, match="exclude_border must be a bool"):
-        corner_peaks(r, exclude_border=None)
+        corner_peaks(r, exclude_border=None)  # type: ignore[arg-type]
 
 
 def test_naive_twin_bounds_its_loops() -> None:

@@ -1,7 +1,9 @@
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from labcode.gradcheck import numerical_gradient, relative_error
 from labcode.mlp import MLP, cross_entropy, glorot_uniform, he_normal, softmax
@@ -9,7 +11,9 @@ from labcode.mlp import MLP, cross_entropy, glorot_uniform, he_normal, softmax
 RNG = np.random.default_rng(7)
 
 
-def two_blobs(n, rng, gap=3.0):
+def two_blobs(
+    n: int, rng: np.random.Generator, gap: float = 3.0
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     y = rng.integers(0, 2, n)
     x = rng.normal(size=(n, 2)) + gap * np.stack([y, y], axis=1)
     return x, y
@@ -62,7 +66,7 @@ def test_glorot_uniform_bound_and_variance() -> None:
 # ------------------------------------------------------------------ gradients
 @pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
 @pytest.mark.parametrize("l2", [0.0, 0.3])
-def test_gradients_match_centred_differences(activation, l2) -> None:
+def test_gradients_match_centred_differences(activation: str, l2: float) -> None:
     rng = np.random.default_rng(11)
     x = rng.normal(size=(9, 4))
     y = rng.integers(0, 3, 9)
@@ -71,7 +75,7 @@ def test_gradients_match_centred_differences(activation, l2) -> None:
     d_weights, d_biases = net.gradients(x, y)
     for k in range(3):
 
-        def loss_w(v, k=k):
+        def loss_w(v: NDArray[np.float64], k: int = k) -> float:
             saved = net.weights[k]
             net.weights[k] = v
             try:
@@ -79,7 +83,7 @@ def test_gradients_match_centred_differences(activation, l2) -> None:
             finally:
                 net.weights[k] = saved
 
-        def loss_b(v, k=k):
+        def loss_b(v: NDArray[np.float64], k: int = k) -> float:
             saved = net.biases[k]
             net.biases[k] = v
             try:
@@ -120,7 +124,7 @@ def test_training_reaches_high_held_out_accuracy() -> None:
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
-def test_every_activation_learns_xor(activation) -> None:
+def test_every_activation_learns_xor(activation: str) -> None:
     rng = np.random.default_rng(8)
     x = rng.uniform(-1, 1, size=(400, 2))
     y = (x[:, 0] * x[:, 1] > 0).astype(int)
@@ -178,7 +182,7 @@ Y = np.array([0, 1, 2, 1])
             r"layer_sizes must list at least the input and output",
         ),
         (
-            lambda: MLP("34"),
+            lambda: MLP("34"),  # type: ignore[arg-type]
             TypeError,
             r"layer_sizes must be a sequence of ints; got str",
         ),
@@ -188,7 +192,7 @@ Y = np.array([0, 1, 2, 1])
             ValueError,
             r"layer_sizes\[-1\] is the number of classes",
         ),
-        (lambda: MLP([3, 2.5]), TypeError, r"layer_sizes\[1\] must be an integer"),
+        (lambda: MLP([3, 2.5]), TypeError, r"layer_sizes\[1\] must be an integer"),  # type: ignore[list-item]
         (
             lambda: MLP([3, 2], activation="softplus"),
             ValueError,
@@ -290,7 +294,9 @@ Y = np.array([0, 1, 2, 1])
         "legacy-rng",
     ],
 )
-def test_input_errors(call, error, message) -> None:
+def test_input_errors(
+    call: Callable[[], object], error: type[Exception], message: str
+) -> None:
     with pytest.raises(error, match=message):
         call()
 
@@ -364,7 +370,7 @@ def test_he_normal_keeps_the_second_moment_through_a_deep_relu_stack() -> None:
     [
         (lambda: he_normal(0, 3), ValueError, r"fan_in must be >= 1"),
         (lambda: he_normal(3, 0), ValueError, r"fan_out must be >= 1"),
-        (lambda: he_normal(2.5, 3), TypeError, r"fan_in"),
+        (lambda: he_normal(2.5, 3), TypeError, r"fan_in"),  # type: ignore[arg-type]
         (lambda: he_normal(3, 3, rng="seed"), TypeError, r"rng"),
         (
             lambda: he_normal(10**6, 10**6),
@@ -374,6 +380,8 @@ def test_he_normal_keeps_the_second_moment_through_a_deep_relu_stack() -> None:
     ],
     ids=["fan-in", "fan-out", "float-fan-in", "bad-rng", "too-large"],
 )
-def test_he_normal_input_errors(call, error, message) -> None:
+def test_he_normal_input_errors(
+    call: Callable[[], object], error: type[Exception], message: str
+) -> None:
     with pytest.raises(error, match=message):
         call()
