@@ -22,7 +22,7 @@ HERE = Path(__file__).parent
 ELSEWHERE = {"labcode.web": "tests/test_web.py, tests/test_web_openapi.py, ..."}
 
 
-def public_modules():
+def public_modules() -> list[str]:
     """Every public module of labcode, packages included, except ELSEWHERE."""
     found = ["labcode"]
     for info in pkgutil.walk_packages(labcode.__path__, "labcode."):
@@ -35,7 +35,7 @@ def public_modules():
     return sorted(found)
 
 
-def _is_record(obj):
+def _is_record(obj: object) -> bool:
     """NamedTuples and exceptions are results and signals, not computations."""
     return isinstance(obj, type) and (
         issubclass(obj, BaseException)
@@ -43,9 +43,9 @@ def _is_record(obj):
     )
 
 
-def public_callables():
+def public_callables() -> dict[int | tuple[int, str], tuple[object, list[str]]]:
     """``{object id: (object, [every public name it has])}`` across the modules."""
-    found: dict[int, tuple[object, list[str]]] = {}
+    found: dict[int | tuple[int, str], tuple[object, list[str]]] = {}
     for module_name in public_modules():
         module = importlib.import_module(module_name)
         names = getattr(module, "__all__", None)
@@ -66,9 +66,9 @@ def public_callables():
     return found
 
 
-def covered_names():
+def covered_names() -> set[str]:
     """Every name given to ``pytest.mark.covers(...)`` in tests/properties."""
-    names = set()
+    names: set[str] = set()
     for path in HERE.glob("test_*.py"):
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in ast.walk(tree):
@@ -85,7 +85,7 @@ def covered_names():
     return names
 
 
-def _starred_names(tree, starred):
+def _starred_names(tree: ast.Module, starred: ast.Starred) -> set[str]:
     """Names in ``covers(*NAMES)`` when NAMES is a module-level list of strings."""
     target = starred.value
     if isinstance(target, ast.Name):

@@ -1,10 +1,13 @@
 """Property tests of labcode.corners: naive twin, scikit-image, hostile input."""
 
+from typing import Any
+
 import numpy as np
 import pytest
 from contract_helpers import FEW, SUITE, Entry, bounded, check_hostile, hostile_values
 from hypothesis import given
 from hypothesis import strategies as st
+from numpy.typing import NDArray
 
 from labcode.corners import (
     corner_peaks,
@@ -17,7 +20,7 @@ RNG = np.random.default_rng(1)
 IMAGE = RNG.random((7, 8))
 
 
-def _peaks(result) -> None:
+def _peaks(result: NDArray[np.intp]) -> None:
     assert result.ndim == 2
     assert result.shape[1] == 2
 
@@ -71,7 +74,7 @@ NAMES = [e.name for e in ENTRIES]
 @pytest.mark.parametrize("entry", ENTRIES, ids=NAMES)
 @SUITE
 @given(data=st.data())
-def test_hostile_arguments(entry, data) -> None:
+def test_hostile_arguments(entry: Entry, data: st.DataObject) -> None:
     param = data.draw(st.sampled_from(sorted(entry.kwargs)), label="param")
     value = data.draw(hostile_values(), label="value")
     check_hostile(entry, param, value)
@@ -100,7 +103,9 @@ sigmas = st.sampled_from([1e-300, 0.05, 0.6, 1.0, 2.5, 9.0, 1e4, 1e300])
     st.sampled_from(["harris", "noble"]),
     st.sampled_from(["sobel", "gaussian"]),
 )
-def test_fast_equals_naive(image, sigma, method, gradient) -> None:
+def test_fast_equals_naive(
+    image: NDArray[np.floating[Any]], sigma: float, method: str, gradient: str
+) -> None:
     fast = bounded(
         harris_response, image, sigma=sigma, method=method, gradient=gradient
     )
@@ -121,7 +126,9 @@ def test_fast_equals_naive(image, sigma, method, gradient) -> None:
 @pytest.mark.covers("labcode.corners.structure_tensor")
 @SUITE
 @given(images, sigmas)
-def test_structure_tensor_is_positive_semidefinite_and_transposes(image, sigma) -> None:
+def test_structure_tensor_is_positive_semidefinite_and_transposes(
+    image: NDArray[np.floating[Any]], sigma: float
+) -> None:
     a_rr, a_rc, a_cc = bounded(structure_tensor, image, sigma=sigma)
     for a in (a_rr, a_rc, a_cc):
         assert np.all(np.isfinite(a))
@@ -146,7 +153,9 @@ def test_structure_tensor_is_positive_semidefinite_and_transposes(image, sigma) 
     st.sampled_from([0.0, 0.1, 0.5]),
     st.booleans(),
 )
-def test_corner_peaks_equals_skimage(seed, min_distance, threshold_rel, border) -> None:
+def test_corner_peaks_equals_skimage(
+    seed: int, min_distance: int, threshold_rel: float, border: bool
+) -> None:
     feature = pytest.importorskip("skimage.feature")
     rng = np.random.default_rng(seed)
     image = np.zeros((20, 20))

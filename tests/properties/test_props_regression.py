@@ -5,6 +5,7 @@ import pytest
 from contract_helpers import SUITE, Entry, bounded, check_hostile, hostile_values
 from hypothesis import given
 from hypothesis import strategies as st
+from numpy.typing import NDArray
 
 from labcode.regression import (
     add_intercept,
@@ -52,14 +53,16 @@ NAMES = [e.name for e in ENTRIES]
 @pytest.mark.parametrize("entry", ENTRIES, ids=NAMES)
 @SUITE
 @given(data=st.data())
-def test_hostile_arguments(entry, data) -> None:
+def test_hostile_arguments(entry: Entry, data: st.DataObject) -> None:
     param = data.draw(st.sampled_from(sorted(entry.kwargs)), label="param")
     value = data.draw(hostile_values(), label="value")
     check_hostile(entry, param, value)
 
 
 @st.composite
-def problems(draw):
+def problems(
+    draw: st.DrawFn,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     m, n = draw(st.integers(1, 8)), draw(st.integers(1, 4))
     k = draw(st.sampled_from([None, 1, 2]))
     scale = draw(st.sampled_from([1.0, 1e-150, 1e100]))
@@ -78,7 +81,9 @@ def problems(draw):
 )
 @SUITE
 @given(problems())
-def test_gradient_equals_naive_and_loss_equals_numpy(problem) -> None:
+def test_gradient_equals_naive_and_loss_equals_numpy(
+    problem: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]],
+) -> None:
     X, y, theta = problem
     if float(np.max(np.abs(X))) > 1e50:  # the documented overflow refusal
         with pytest.raises(ValueError, match="overflows"):
@@ -105,7 +110,7 @@ def test_gradient_equals_naive_and_loss_equals_numpy(problem) -> None:
 )
 @SUITE
 @given(st.integers(0, 2**32 - 1), st.integers(2, 8), st.integers(1, 3))
-def test_gradient_descent_reaches_least_squares(seed, m, n) -> None:
+def test_gradient_descent_reaches_least_squares(seed: int, m: int, n: int) -> None:
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((m + n, n))
     y = rng.standard_normal(m + n)

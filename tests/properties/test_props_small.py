@@ -5,6 +5,7 @@ import pytest
 from contract_helpers import SUITE, Entry, bounded, check_hostile, hostile_values
 from hypothesis import given
 from hypothesis import strategies as st
+from numpy.typing import NDArray
 
 from labcode.datasets import grace_hopper, rgb_to_gray, spirals
 from labcode.gradcheck import numerical_gradient, relative_error
@@ -13,7 +14,7 @@ RNG = np.random.default_rng(4)
 RGB = RNG.random((3, 4, 3))
 
 
-def _quadratic(v):
+def _quadratic(v: NDArray[np.float64]) -> float:
     return float(np.sum(v * v))
 
 
@@ -43,7 +44,7 @@ NAMES = [e.name for e in ENTRIES]
 @pytest.mark.parametrize("entry", ENTRIES, ids=NAMES)
 @SUITE
 @given(data=st.data())
-def test_hostile_arguments(entry, data) -> None:
+def test_hostile_arguments(entry: Entry, data: st.DataObject) -> None:
     param = data.draw(st.sampled_from(sorted(entry.kwargs)), label="param")
     value = data.draw(hostile_values(), label="value")
     check_hostile(entry, param, value)
@@ -63,10 +64,12 @@ points = st.builds(
 @pytest.mark.covers("labcode.gradcheck.numerical_gradient")
 @SUITE
 @given(points, st.integers(0, 2**32 - 1))
-def test_numerical_gradient_of_a_quadratic_form(x, seed) -> None:
+def test_numerical_gradient_of_a_quadratic_form(
+    x: NDArray[np.float64], seed: int
+) -> None:
     a = np.random.default_rng(seed).standard_normal((x.size, x.size))
 
-    def f(v):
+    def f(v: NDArray[np.float64]) -> float:
         flat = v.reshape(-1)
         return float(flat @ a @ flat)
 
@@ -82,7 +85,9 @@ finite = st.floats(-1e308, 1e308, allow_nan=False)
 @pytest.mark.covers("labcode.gradcheck.relative_error")
 @SUITE
 @given(st.lists(st.tuples(finite, finite), min_size=1, max_size=6))
-def test_relative_error_is_symmetric_and_bounded(pairs) -> None:
+def test_relative_error_is_symmetric_and_bounded(
+    pairs: list[tuple[float, float]],
+) -> None:
     a = np.array([p[0] for p in pairs])
     b = np.array([p[1] for p in pairs])
     e = bounded(relative_error, a, b)
@@ -100,7 +105,9 @@ def test_relative_error_is_symmetric_and_bounded(pairs) -> None:
     st.floats(0.0, 1e6),
     st.integers(0, 2**32 - 1),
 )
-def test_spirals_shapes_labels_and_determinism(n, classes, turns, noise, seed) -> None:
+def test_spirals_shapes_labels_and_determinism(
+    n: int, classes: int, turns: float, noise: float, seed: int
+) -> None:
     X, y = bounded(spirals, n, classes=classes, turns=turns, noise=noise, rng=seed)
     assert X.shape == (n * classes, 2)
     assert np.all(np.isfinite(X))
@@ -116,7 +123,9 @@ def test_spirals_shapes_labels_and_determinism(n, classes, turns, noise, seed) -
     st.sampled_from([3, 4]),
     st.sampled_from([np.float64, np.float32, np.uint8]),
 )
-def test_rgb_to_gray_equals_skimage(seed, channels, dtype) -> None:
+def test_rgb_to_gray_equals_skimage(
+    seed: int, channels: int, dtype: type[np.generic]
+) -> None:
     color = pytest.importorskip("skimage.color")
     rgb = np.random.default_rng(seed).random((4, 5, channels))
     if dtype == np.uint8:

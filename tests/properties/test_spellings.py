@@ -12,7 +12,7 @@ import importlib
 
 import numpy as np
 import pytest
-from contract_helpers import bounded, is_finite
+from contract_helpers import Entry, bounded, is_finite
 
 MODULES = [
     "test_props_conv",
@@ -26,7 +26,7 @@ MODULES = [
 ]
 
 
-def spellings(value):
+def spellings(value: object) -> list[tuple[object, bool]]:
     """``(respelled value, exact)`` pairs for a valid argument."""
     if isinstance(value, bool):
         return [(np.bool_(value), True)]
@@ -52,8 +52,8 @@ def spellings(value):
     return []
 
 
-def _cases():
-    cases = []
+def _cases() -> list[pytest.ParameterSet]:
+    cases: list[pytest.ParameterSet] = []
     for module_name in MODULES:
         module = importlib.import_module(module_name)
         for entry in module.ENTRIES:
@@ -67,7 +67,7 @@ def _cases():
     return cases
 
 
-def _equal(a, b):
+def _equal(a: object, b: object) -> bool:
     if isinstance(a, tuple | list) and isinstance(b, tuple | list):
         return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict) and isinstance(b, dict):
@@ -76,7 +76,7 @@ def _equal(a, b):
         return True
     a_arr, b_arr = np.asarray(a), np.asarray(b)
     if a_arr.dtype.kind == "O" or b_arr.dtype.kind == "O":
-        return a_arr.tolist() == b_arr.tolist()
+        return bool(a_arr.tolist() == b_arr.tolist())
     if a_arr.shape != b_arr.shape:
         return False
     if a_arr.dtype.kind in "fc":
@@ -88,7 +88,7 @@ def _equal(a, b):
 @pytest.mark.covers("labcode.mrf.energy")
 @pytest.mark.parametrize(("entry", "param", "spelled", "exact"), _cases())
 def test_valid_arguments_in_other_spellings_are_accepted(
-    entry, param, spelled, exact
+    entry: Entry, param: str, spelled: object, exact: bool
 ) -> None:
     kwargs = dict(entry.kwargs)
     kwargs[param] = spelled
