@@ -1,10 +1,13 @@
 """Property tests of labcode.conv: naive twins, scipy, and hostile input."""
 
+from typing import Any, Literal
+
 import numpy as np
 import pytest
 from contract_helpers import FEW, SUITE, Entry, bounded, check_hostile, hostile_values
 from hypothesis import given
 from hypothesis import strategies as st
+from numpy.typing import NDArray
 from scipy import signal
 
 from labcode.conv import (
@@ -18,6 +21,13 @@ from labcode.conv import (
     match_template,
 )
 
+Floats = NDArray[np.floating[Any]]
+# x, weights, bias, stride, pad
+Layer = tuple[Floats, Floats, Floats, int, int]
+F64 = NDArray[np.float64]
+Mode = Literal["valid", "same", "full"]
+MODES: tuple[Mode, ...] = ("valid", "same", "full")
+
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((2, 2, 5, 5))
 W = RNG.standard_normal((3, 2, 3, 3))
@@ -26,7 +36,7 @@ IMAGE = RNG.standard_normal((8, 9))
 TEMPLATE = RNG.standard_normal((3, 2))
 
 
-def _array(result) -> None:
+def _array(result: object) -> None:
     assert isinstance(result, np.ndarray)
 
 
@@ -80,14 +90,14 @@ NAMES = [e.name for e in ENTRIES]
 @pytest.mark.parametrize("entry", ENTRIES, ids=NAMES)
 @SUITE
 @given(data=st.data())
-def test_hostile_arguments(entry, data) -> None:
+def test_hostile_arguments(entry: Entry, data: st.DataObject) -> None:
     param = data.draw(st.sampled_from(sorted(entry.kwargs)), label="param")
     value = data.draw(hostile_values(), label="value")
     check_hostile(entry, param, value)
 
 
 @st.composite
-def layers(draw):
+def layers(draw: st.DrawFn) -> Layer:
     n, c, f = (draw(st.integers(1, 2)) for _ in range(3))
     hh, ww = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     pad = draw(st.integers(0, 2))
@@ -105,7 +115,7 @@ def layers(draw):
 @pytest.mark.covers("labcode.conv.conv_forward", "labcode.conv.conv_forward_naive")
 @SUITE
 @given(layers())
-def test_forward_fast_equals_naive(layer) -> None:
+def test_forward_fast_equals_naive(layer: Layer) -> None:
     x, w, b, stride, pad = layer
     fast = bounded(conv_forward, x, w, b, stride=stride, pad=pad)
     naive = bounded(conv_forward_naive, x, w, b, stride=stride, pad=pad)
@@ -118,7 +128,7 @@ def test_forward_fast_equals_naive(layer) -> None:
 @pytest.mark.covers("labcode.conv.conv_backward", "labcode.conv.conv_backward_naive")
 @SUITE
 @given(layers(), st.integers(0, 2**32 - 1))
-def test_backward_fast_equals_naive(layer, seed) -> None:
+def test_backward_fast_equals_naive(layer: Layer, seed: int) -> None:
     x, w, b, stride, pad = layer
     out = conv_forward(x, w, b, stride=stride, pad=pad)
     dout = np.random.default_rng(seed).standard_normal(out.shape).astype(x.dtype)
@@ -132,10 +142,10 @@ def test_backward_fast_equals_naive(layer, seed) -> None:
 
 
 @st.composite
-def correlations(draw):
+def correlations(draw: st.DrawFn) -> tuple[F64, F64, Mode]:
     shape = (draw(st.integers(1, 12)), draw(st.integers(1, 12)))
     t_shape = (draw(st.integers(1, 6)), draw(st.integers(1, 6)))
-    mode = draw(st.sampled_from(["valid", "same", "full"]))
+    mode = draw(st.sampled_from(MODES))
     if mode == "valid":
         t_shape = (min(t_shape[0], shape[0]), min(t_shape[1], shape[1]))
     scale = draw(st.sampled_from([1.0, 1e-200, 1e150]))
@@ -148,7 +158,7 @@ def correlations(draw):
 @pytest.mark.covers("labcode.conv.correlate2d", "labcode.conv.correlate_method")
 @SUITE
 @given(correlations(), st.sampled_from(["auto", "direct", "fft"]))
-def test_correlate2d_equals_scipy(case, method) -> None:
+def test_correlate2d_equals_scipy(case: tuple[F64, F64, Mode], method: str) -> None:
     image, template, mode = case
     got = bounded(correlate2d, image, template, mode=mode, method=method)
     scale = float(np.max(np.abs(image)))
@@ -159,7 +169,7 @@ def test_correlate2d_equals_scipy(case, method) -> None:
     assert chosen in ("direct", "fft")
 
 
-def _ncc_naive(image, template):
+def _ncc_naive(image: F64, template: F64) -> F64:
     h, w = template.shape
     t = template - template.mean()
     out = np.zeros((image.shape[0] - h + 1, image.shape[1] - w + 1))
@@ -177,7 +187,7 @@ def _ncc_naive(image, template):
 @pytest.mark.covers("labcode.conv.match_template", "labcode.conv.best_match")
 @FEW
 @given(st.integers(0, 2**32 - 1), st.sampled_from([1.0, 1e-250, 1e250]))
-def test_match_template_equals_naive_and_finds_the_cut(seed, scale) -> None:
+def test_match_template_equals_naive_and_finds_the_cut(seed: int, scale: float) -> None:
     rng = np.random.default_rng(seed)
     image = rng.random((9, 10))
     r, c = int(rng.integers(0, 6)), int(rng.integers(0, 6))

@@ -1,10 +1,13 @@
 """Property tests of labcode.mlp: scipy, centred differences, hostile input."""
 
+from typing import Any
+
 import numpy as np
 import pytest
 from contract_helpers import FEW, SUITE, Entry, bounded, check_hostile, hostile_values
 from hypothesis import given
 from hypothesis import strategies as st
+from numpy.typing import NDArray
 from scipy import special
 
 from labcode.gradcheck import numerical_gradient, relative_error
@@ -16,7 +19,7 @@ Y = np.array([0, 1, 2, 0, 1, 2])
 PROBS = softmax(RNG.standard_normal((6, 3)))
 
 
-def _net():
+def _net() -> MLP:
     return MLP([3, 4, 3], activation="tanh", rng=0)
 
 
@@ -58,7 +61,7 @@ NAMES = [e.name for e in ENTRIES]
 @pytest.mark.parametrize("entry", ENTRIES, ids=NAMES)
 @SUITE
 @given(data=st.data())
-def test_hostile_arguments(entry, data) -> None:
+def test_hostile_arguments(entry: Entry, data: st.DataObject) -> None:
     param = data.draw(st.sampled_from(sorted(entry.kwargs)), label="param")
     value = data.draw(hostile_values(), label="value")
     check_hostile(entry, param, value)
@@ -78,7 +81,9 @@ logits = st.builds(
 @pytest.mark.covers("labcode.mlp.softmax", "labcode.mlp.cross_entropy")
 @SUITE
 @given(logits, st.integers(0, 2**32 - 1))
-def test_softmax_and_cross_entropy_equal_scipy(z, seed) -> None:
+def test_softmax_and_cross_entropy_equal_scipy(
+    z: NDArray[np.float64], seed: int
+) -> None:
     p = bounded(softmax, z)
     np.testing.assert_allclose(p, special.softmax(z, axis=1), rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
@@ -94,7 +99,9 @@ def test_softmax_and_cross_entropy_equal_scipy(z, seed) -> None:
 @pytest.mark.covers("labcode.mlp.glorot_uniform", "labcode.mlp.he_normal")
 @SUITE
 @given(st.integers(1, 50), st.integers(1, 50), st.integers(0, 2**32 - 1))
-def test_initialisations_bound_scale_and_determinism(fan_in, fan_out, seed) -> None:
+def test_initialisations_bound_scale_and_determinism(
+    fan_in: int, fan_out: int, seed: int
+) -> None:
     w = bounded(glorot_uniform, fan_in, fan_out, rng=seed)
     assert w.shape == (fan_in, fan_out)
     assert np.all(np.abs(w) <= np.sqrt(6.0 / (fan_in + fan_out)))
@@ -126,7 +133,7 @@ nets = st.builds(
 )
 @FEW
 @given(nets, st.integers(0, 2**32 - 1))
-def test_gradients_equal_centred_differences(net, seed) -> None:
+def test_gradients_equal_centred_differences(net: MLP, seed: int) -> None:
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((5, 2))
     y = rng.integers(0, 3, size=5)
@@ -134,7 +141,9 @@ def test_gradients_equal_centred_differences(net, seed) -> None:
     for params, grads in ((net.weights, d_weights), (net.biases, d_biases)):
         for p, g in zip(params, grads, strict=True):
 
-            def loss_at(v, p=p):
+            def loss_at(
+                v: NDArray[np.float64], p: NDArray[np.floating[Any]] = p
+            ) -> float:
                 saved = p.copy()
                 p[...] = v
                 value = net.loss(x, y)
@@ -153,7 +162,9 @@ def test_gradients_equal_centred_differences(net, seed) -> None:
 )
 @FEW
 @given(nets, st.integers(0, 2**32 - 1), st.sampled_from([np.float64, np.float32]))
-def test_fit_is_finite_and_predictions_agree(net, seed, dtype) -> None:
+def test_fit_is_finite_and_predictions_agree(
+    net: MLP, seed: int, dtype: type[np.floating[Any]]
+) -> None:
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((12, 2)).astype(dtype)
     y = rng.integers(0, 3, size=12)
