@@ -2,6 +2,7 @@
 
 import math
 import warnings
+from collections.abc import Callable
 from fractions import Fraction
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 from contract_helpers import SUITE, Entry, bounded, check_hostile, hostile_values
 from hypothesis import given
 from hypothesis import strategies as st
+from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from labcode.moments import (
@@ -32,11 +34,11 @@ RNG = np.random.default_rng(5)
 SAMPLE = RNG.standard_normal((7, 2))
 
 
-def _normal_mgf(t):
+def _normal_mgf(t: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.exp(t**2 / 2)
 
 
-def _evaluates(density) -> None:
+def _evaluates(density: Callable[[NDArray[np.float64]], ArrayLike]) -> None:
     value = density(np.array([0.5, 1.5]))
     assert np.all(np.isfinite(value))
 
@@ -112,7 +114,7 @@ NAMES = [e.name for e in ENTRIES]
 @pytest.mark.parametrize("entry", ENTRIES, ids=NAMES)
 @SUITE
 @given(data=st.data())
-def test_hostile_arguments(entry, data) -> None:
+def test_hostile_arguments(entry: Entry, data: st.DataObject) -> None:
     param = data.draw(st.sampled_from(sorted(entry.kwargs)), label="param")
     value = data.draw(hostile_values(), label="value")
     check_hostile(entry, param, value)
@@ -138,7 +140,9 @@ samples = st.builds(
 )
 @SUITE
 @given(samples, st.integers(0, 6), st.booleans())
-def test_moments_equal_scipy_on_scaled_data(x, k, bias) -> None:
+def test_moments_equal_scipy_on_scaled_data(
+    x: NDArray[np.float64], k: int, bias: bool
+) -> None:
     scale = float(np.max(np.abs(x)))
     unit = x / scale
     size = k * math.log10(scale)
@@ -176,7 +180,9 @@ def test_moments_equal_scipy_on_scaled_data(x, k, bias) -> None:
 @pytest.mark.covers("labcode.moments.pearson_median_skewness")
 @SUITE
 @given(samples, st.integers(0, 1))
-def test_pearson_skewness_is_bounded_and_scale_free(x, ddof) -> None:
+def test_pearson_skewness_is_bounded_and_scale_free(
+    x: NDArray[np.float64], ddof: int
+) -> None:
     p = bounded(pearson_median_skewness, x, ddof=ddof)
     if np.isnan(p):
         return
@@ -192,7 +198,9 @@ def test_pearson_skewness_is_bounded_and_scale_free(x, ddof) -> None:
 @pytest.mark.covers("labcode.moments.empirical_mgf")
 @SUITE
 @given(samples, st.lists(st.floats(-5, 5), min_size=1, max_size=4))
-def test_empirical_mgf_equals_the_mean_of_exponentials(x, ts) -> None:
+def test_empirical_mgf_equals_the_mean_of_exponentials(
+    x: NDArray[np.float64], ts: list[float]
+) -> None:
     unit = x / np.max(np.abs(x))
     got = bounded(empirical_mgf, unit, np.array(ts))
     want = np.mean(np.exp(np.outer(ts, unit)), axis=1)
@@ -202,7 +210,7 @@ def test_empirical_mgf_equals_the_mean_of_exponentials(x, ts) -> None:
 @pytest.mark.covers("labcode.moments.mgf_moment")
 @SUITE
 @given(st.integers(0, 6), st.floats(0.5, 2.0))
-def test_mgf_moment_of_a_normal(k, sd) -> None:
+def test_mgf_moment_of_a_normal(k: int, sd: float) -> None:
     got = bounded(mgf_moment, lambda t: np.exp((sd * t) ** 2 / 2), k, h=0.05 / sd)
     want = 0.0 if k % 2 else sd**k * math.prod(range(k - 1, 0, -2))
     assert math.isfinite(got)
@@ -214,7 +222,7 @@ def test_mgf_moment_of_a_normal(k, sd) -> None:
 )
 @SUITE
 @given(st.lists(st.integers(-(10**30), 10**30), min_size=1, max_size=40))
-def test_binomial_transforms_invert_each_other_exactly(a) -> None:
+def test_binomial_transforms_invert_each_other_exactly(a: list[int]) -> None:
     b = bounded(binomial_transform, a)
     assert inverse_binomial_transform(b.tolist()).tolist() == a
     floats = bounded(binomial_transform, np.array(a[:10], dtype=np.float64) / 1e30)
@@ -226,7 +234,7 @@ def test_binomial_transforms_invert_each_other_exactly(a) -> None:
 @pytest.mark.covers("labcode.moments.die_moments")
 @SUITE
 @given(st.integers(1, 300))
-def test_die_moments_equal_the_sums(faces) -> None:
+def test_die_moments_equal_the_sums(faces: int) -> None:
     mean, var = bounded(die_moments, faces)
     p = Fraction(1, faces)
     assert mean == sum(p * v for v in range(1, faces + 1))
@@ -240,7 +248,7 @@ def test_die_moments_equal_the_sums(faces) -> None:
 )
 @SUITE
 @given(st.floats(0.05, 20.0))
-def test_transforms_equal_scipy_distributions(y) -> None:
+def test_transforms_equal_scipy_distributions(y: float) -> None:
     lognormal = transform_pdf(stats.norm.pdf, np.log, lambda v: 1 / v)
     assert bounded(lognormal, y) == pytest.approx(stats.lognorm(1).pdf(y), rel=1e-9)
     chi2 = transform_pdf_piecewise(

@@ -19,6 +19,7 @@ from contract_helpers import (
 )
 from hypothesis import given
 from hypothesis import strategies as st
+from numpy.typing import NDArray
 
 from labcode.mrf import (
     alpha_expansion,
@@ -157,14 +158,18 @@ NAMES = [e.name for e in ENTRIES]
 @pytest.mark.parametrize("entry", ENTRIES, ids=NAMES)
 @SUITE
 @given(data=st.data())
-def test_hostile_arguments(entry, data) -> None:
+def test_hostile_arguments(entry: Entry, data: st.DataObject) -> None:
     param = data.draw(st.sampled_from(sorted(entry.kwargs)), label="param")
     value = data.draw(hostile_values(), label="value")
     check_hostile(entry, param, value)
 
 
+# unary costs (n, labels), chain edges (n - 1, 2), pairwise costs (labels, labels)
+Chain = tuple[NDArray[np.float64], NDArray[np.int_], NDArray[np.float64]]
+
+
 @st.composite
-def chains(draw):
+def chains(draw: st.DrawFn) -> Chain:
     n, n_labels = draw(st.integers(1, 6)), draw(st.integers(2, 3))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     unary = rng.random((n, n_labels)) * 4
@@ -181,7 +186,7 @@ def chains(draw):
 )
 @SUITE
 @given(chains())
-def test_chain_dp_equals_brute_force_and_icm_descends(model) -> None:
+def test_chain_dp_equals_brute_force_and_icm_descends(model: Chain) -> None:
     unary, edges, pairwise = model
     labels, e = bounded(chain_map, unary, pairwise)
     _, best = bounded(brute_force_map, unary, edges, pairwise)
@@ -196,7 +201,7 @@ def test_chain_dp_equals_brute_force_and_icm_descends(model) -> None:
 @pytest.mark.covers("labcode.mrf.reparameterize")
 @SUITE
 @given(chains(), st.integers(0, 2**32 - 1))
-def test_reparameterization_keeps_every_energy(model, seed) -> None:
+def test_reparameterization_keeps_every_energy(model: Chain, seed: int) -> None:
     unary, edges, pairwise = model
     n_labels = unary.shape[1]
     messages = np.random.default_rng(seed).standard_normal(
@@ -212,7 +217,7 @@ def test_reparameterization_keeps_every_energy(model, seed) -> None:
 
 
 @st.composite
-def grids(draw):
+def grids(draw: st.DrawFn) -> tuple[NDArray[np.float64], float]:
     h, w = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     return rng.random((h, w, 2)) * 3, float(draw(st.sampled_from([0.0, 0.3, 1.0, 2.5])))
@@ -226,7 +231,9 @@ def grids(draw):
 )
 @SUITE
 @given(grids(), st.sampled_from([4, 8]))
-def test_graph_cut_equals_brute_force_on_tiny_grids(grid, connectivity) -> None:
+def test_graph_cut_equals_brute_force_on_tiny_grids(
+    grid: tuple[NDArray[np.float64], float], connectivity: int
+) -> None:
     unary, smoothness = grid
     h, w, _ = unary.shape
     labels = bounded(grid_graph_cut, unary, smoothness, connectivity=connectivity)
@@ -245,7 +252,7 @@ def test_graph_cut_equals_brute_force_on_tiny_grids(grid, connectivity) -> None:
 )
 @FEW
 @given(st.integers(0, 2**32 - 1))
-def test_expansion_and_denoising_are_finite_and_in_range(seed) -> None:
+def test_expansion_and_denoising_are_finite_and_in_range(seed: int) -> None:
     rng = np.random.default_rng(seed)
     unary = rng.random((3, 3, 3)) * 3
     labels, e = bounded(alpha_expansion, unary, 0.7)
@@ -331,14 +338,14 @@ FIXED_DEFECTS = [
         for i, (name, param, value, _why) in enumerate(FIXED_DEFECTS)
     ],
 )
-def test_fixed_defects(name, param, value) -> None:
+def test_fixed_defects(name: str, param: str, value: object) -> None:
     # Hostile values the fuzz found when each gave numpy's message, a warning or
     # a crash: each must now raise ValueError/TypeError naming its parameter.
     check_hostile(BY_NAME[f"labcode.mrf.{name}"], param, value, honour_skips=False)
 
 
 @pytest.mark.covers("labcode.mrf.chain_map")
-def test_fixed_defect_chain_map_with_huge_unary_and_pairwise():
+def test_fixed_defect_chain_map_with_huge_unary_and_pairwise() -> None:
     # Found by i17a's pair sweep (two hostile arguments at once, once a
     # RuntimeWarning overflow in add) -> None: now refused naming unary and pairwise.
     huge = np.full((3, 3), 1e308)

@@ -10,6 +10,8 @@ verifier); integers stay within MAX_INT_BITS (IntegerLimitExceeded, a ValueError
 naming ``program``), so no program fills the memory within its step limit.
 """
 
+from collections.abc import Callable
+
 import pytest
 from contract_helpers import (
     SUITE,
@@ -82,14 +84,14 @@ NAMES = [e.name for e in ENTRIES]
 @pytest.mark.parametrize("entry", ENTRIES, ids=NAMES)
 @SUITE
 @given(data=st.data())
-def test_hostile_arguments(entry, data) -> None:
+def test_hostile_arguments(entry: Entry, data: st.DataObject) -> None:
     param = data.draw(st.sampled_from(sorted(entry.kwargs)), label="param")
     value = data.draw(hostile_values(), label="value")
     check_hostile(entry, param, value)
 
 
-def _python(source, inputs):
-    namespace = dict(inputs)
+def _python(source: str, inputs: dict[str, int]) -> dict[str, object]:
+    namespace: dict[str, object] = dict(inputs)
     exec(source, {}, namespace)  # noqa: S102 - the reference semantics
     return namespace
 
@@ -104,7 +106,7 @@ def _python(source, inputs):
 )
 @SUITE
 @given(st.integers(-(10**6), 10**6), st.integers(0, 30))
-def test_both_machines_compute_what_python_computes(s0, n) -> None:
+def test_both_machines_compute_what_python_computes(s0: int, n: int) -> None:
     want = _python(SOURCE, {"s": s0, "n": n})
     for program in (STACK, REGISTER):
         assert isinstance(program, Program)
@@ -120,7 +122,7 @@ def test_both_machines_compute_what_python_computes(s0, n) -> None:
 
 @pytest.mark.covers("labcode.vm.compile_stack", "labcode.vm.compile_register")
 @pytest.mark.parametrize("name", sorted(BENCHMARKS))
-def test_benchmarks_agree_with_python(name) -> None:
+def test_benchmarks_agree_with_python(name: str) -> None:
     source, inputs = BENCHMARKS[name]
     want = _python(source, inputs)
     for compile_ in (compile_stack, compile_register):
@@ -136,7 +138,7 @@ def test_benchmarks_agree_with_python(name) -> None:
 )
 @SUITE
 @given(st.integers(-(10**9), 10**9), st.lists(st.sampled_from("abcd"), max_size=4))
-def test_operands_print_as_documented(value, names) -> None:
+def test_operands_print_as_documented(value: int, names: list[str]) -> None:
     assert Imm(value).text(names) == f"#{value}"
     index = abs(value) % 8
     text = Reg(index).text(names)
@@ -148,7 +150,7 @@ def test_operands_print_as_documented(value, names) -> None:
 @pytest.mark.covers("labcode.vm.verifier.verify")
 @SUITE
 @given(st.sampled_from(["ADD", "SUB", "NEG", "MUL"]))
-def test_verify_passes_compiled_programs_and_refuses_underflow(op) -> None:
+def test_verify_passes_compiled_programs_and_refuses_underflow(op: str) -> None:
     for program in (STACK, REGISTER):
         assert bounded(verify, program) is None
     broken = compile_stack("x = a + 1")
@@ -160,7 +162,7 @@ def test_verify_passes_compiled_programs_and_refuses_underflow(op) -> None:
 @pytest.mark.covers("labcode.vm.run", "labcode.vm.trace")
 @SUITE
 @given(st.integers(-5, 40), st.sampled_from([STACK, REGISTER]))
-def test_trace_runs_the_same_steps_as_run(n, program) -> None:
+def test_trace_runs_the_same_steps_as_run(n: int, program: Program) -> None:
     result = bounded(run, program, n=n)
     records = bounded(trace, program, max_steps=10_000, n=n)
     assert len(records) == result.steps
@@ -188,9 +190,12 @@ EDITS = st.one_of(
 @pytest.mark.covers("labcode.vm.verifier.verify", "labcode.vm.run")
 @SUITE
 @given(at=st.integers(0, 11), record=EDITS, n=st.integers(-3, 30))
-def test_edited_programs_run_cleanly_or_are_refused(at, record, n) -> None:
+def test_edited_programs_run_cleanly_or_are_refused(
+    at: int, record: object, n: int
+) -> None:
     program = compile_stack(SOURCE)
-    program.code[min(at, len(program.code) - 1)] = record
+    # Any record, well formed or not: the verifier must refuse the bad ones.
+    program.code[min(at, len(program.code) - 1)] = record  # type: ignore[call-overload]
     message = ""
     try:
         result = bounded(run, program, max_steps=2000, n=n)
@@ -209,7 +214,9 @@ def test_edited_programs_run_cleanly_or_are_refused(at, record, n) -> None:
 @given(
     x=st.integers(2, 2**64), compile_=st.sampled_from([compile_stack, compile_register])
 )
-def test_squaring_forever_stops_at_max_int_bits(x, compile_) -> None:
+def test_squaring_forever_stops_at_max_int_bits(
+    x: int, compile_: Callable[[str], Program]
+) -> None:
     program = compile_("while 1:\n    x = x * x\n")
     for function in (run, trace):
         with pytest.raises(IntegerLimitExceeded) as caught:
