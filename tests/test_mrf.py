@@ -2,15 +2,20 @@ import itertools
 import os
 import subprocess
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import scipy.sparse
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numpy.typing import NDArray
 from scipy.sparse.csgraph import maximum_flow
 
 from labcode.mrf import (
+    MAPResult,
     alpha_expansion,
     brute_force_map,
     chain_map,
@@ -29,7 +34,9 @@ from labcode.mrf import (
 POTTS = np.array([[0.0, 1.0], [1.0, 0.0]])
 
 
-def random_model(rng, n, n_labels, m):
+def random_model(
+    rng: np.random.Generator, n: int, n_labels: int, m: int
+) -> tuple[NDArray[np.float64], NDArray[np.int_], NDArray[np.float64]]:
     unary = rng.normal(size=(n, n_labels))
     pairs = list(itertools.combinations(range(n), 2))
     chosen = rng.choice(len(pairs), size=min(m, len(pairs)), replace=False)
@@ -59,7 +66,9 @@ def test_energy_by_hand() -> None:
     m=st.integers(0, 6),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_reparameterization_keeps_every_energy(n, n_labels, m, seed) -> None:
+def test_reparameterization_keeps_every_energy(
+    n: int, n_labels: int, m: int, seed: int
+) -> None:
     rng = np.random.default_rng(seed)
     unary, edges, pairwise = random_model(rng, n, n_labels, m)
     messages = rng.normal(size=(edges.shape[0], 2, n_labels))
@@ -82,7 +91,7 @@ def test_reparameterize_shared_table_and_repeated_nodes() -> None:
 
 @settings(max_examples=80, deadline=None)
 @given(n=st.integers(1, 7), n_labels=st.integers(1, 4), seed=st.integers(0, 2**32 - 1))
-def test_chain_map_matches_brute_force(n, n_labels, seed) -> None:
+def test_chain_map_matches_brute_force(n: int, n_labels: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     unary = rng.normal(size=(n, n_labels))
     pairwise = rng.normal(size=(n - 1, n_labels, n_labels))
@@ -110,7 +119,9 @@ def test_chain_map_shared_table_and_single_node() -> None:
     integer=st.booleans(),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_grid_graph_cut_matches_brute_force(h, w, lam, integer, seed) -> None:
+def test_grid_graph_cut_matches_brute_force(
+    h: int, w: int, lam: float, integer: bool, seed: int
+) -> None:
     rng = np.random.default_rng(seed)
     unary = (
         rng.integers(0, 6, size=(h, w, 2)).astype(float)
@@ -144,7 +155,7 @@ def test_grid_graph_cut_beats_icm_on_a_noisy_image() -> None:
     seed=st.integers(0, 2**32 - 1),
 )
 def test_icm_never_increases_energy_and_ends_in_a_local_minimum(
-    n, n_labels, m, seed
+    n: int, n_labels: int, m: int, seed: int
 ) -> None:
     rng = np.random.default_rng(seed)
     unary, edges, pairwise = random_model(rng, n, n_labels, m)
@@ -364,7 +375,7 @@ E = np.array([[0, 1], [1, 2]])
             r"unary and pairwise are too large: an energy could reach",
         ),
         (
-            lambda: grid_edges(None),
+            lambda: grid_edges(None),  # type: ignore[arg-type]
             TypeError,
             r"shape must be a pair \(H, W\) of ints; got None",
         ),
@@ -410,7 +421,10 @@ E = np.array([[0, 1], [1, 2]])
         ),
         (
             lambda: denoise_binary(
-                np.zeros((2, 2)), data_weight=1.0, smoothness=1.0, max_sweeps="a"
+                np.zeros((2, 2)),
+                data_weight=1.0,
+                smoothness=1.0,
+                max_sweeps="a",  # type: ignore[arg-type]
             ),
             TypeError,
             r"max_sweeps must be an integer",
@@ -493,13 +507,15 @@ E = np.array([[0, 1], [1, 2]])
         "denoise-method",
     ],
 )
-def test_input_errors(call, error, message) -> None:
+def test_input_errors(
+    call: Callable[[], object], error: type[Exception], message: str
+) -> None:
     with pytest.raises(error, match=message):
         call()
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_grid_graph_cut_energy_equals_max_flow_on_larger_grids(seed) -> None:
+def test_grid_graph_cut_energy_equals_max_flow_on_larger_grids(seed: int) -> None:
     # Independent check on 30 x 40 grids: the minimum energy equals the value of a
     # maximum flow (computed here on a plainly built graph, without the greedy
     # start) plus the constant sum of min(unary).
@@ -527,7 +543,9 @@ def test_grid_graph_cut_energy_equals_max_flow_on_larger_grids(seed) -> None:
 
 
 # ------------------------------------------------------------------ the exact cut
-def edge_weights(weights, shape, connectivity):
+def edge_weights(
+    weights: NDArray[np.float64], shape: tuple[int, int], connectivity: int
+) -> NDArray[np.float64]:
     """Per-edge weights in the order of grid_edges, read from an (H, W, C/2) array."""
     h, w = shape
     out = []
@@ -548,7 +566,12 @@ def test_grid_offsets_give_the_order_of_grid_edges() -> None:
         assert steps == set(grid_offsets(conn))
 
 
-def brute_force_grid(unary, weights, connectivity, table):
+def brute_force_grid(
+    unary: NDArray[np.float64],
+    weights: NDArray[np.float64],
+    connectivity: int,
+    table: NDArray[np.float64],
+) -> MAPResult:
     h, w, n_labels = unary.shape
     edges = grid_edges((h, w), connectivity=connectivity)
     pairwise = edge_weights(weights, (h, w), connectivity)[:, None, None] * table
@@ -563,7 +586,9 @@ def brute_force_grid(unary, weights, connectivity, table):
     scale=st.sampled_from([1e-6, 1.0, 1e6, 1e300]),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_bk_cut_is_exact_for_real_costs(h, w, connectivity, scale, seed) -> None:
+def test_bk_cut_is_exact_for_real_costs(
+    h: int, w: int, connectivity: int, scale: float, seed: int
+) -> None:
     # Real-valued costs of any sign and size, one weight per edge: the energy of
     # the cut equals the brute-force minimum to 1e-9 relative.
     rng = np.random.default_rng(seed)
@@ -583,7 +608,7 @@ def test_bk_cut_is_exact_for_real_costs(h, w, connectivity, scale, seed) -> None
     seed=st.integers(0, 2**32 - 1),
 )
 def test_bk_and_scipy_twins_give_the_same_labels_for_integer_costs(
-    h, w, connectivity, seed
+    h: int, w: int, connectivity: int, seed: int
 ) -> None:
     # Both return the minimum cut with the smallest source side, which is unique.
     rng = np.random.default_rng(seed)
@@ -595,7 +620,7 @@ def test_bk_and_scipy_twins_give_the_same_labels_for_integer_costs(
 
 
 @pytest.mark.parametrize("connectivity", [4, 8])
-def test_bk_and_scipy_twins_agree_on_a_noisy_image(connectivity) -> None:
+def test_bk_and_scipy_twins_agree_on_a_noisy_image(connectivity: int) -> None:
     rng = np.random.default_rng(3)
     clean = np.zeros((60, 70), dtype=int)
     clean[15:45, 10:50] = 1
@@ -626,7 +651,7 @@ def test_bk_is_exact_where_integer_rounding_is_not() -> None:
 
 
 @pytest.mark.parametrize("exponent", [-1000, -60, 60, 1000])
-def test_scaling_by_a_power_of_two_changes_no_label(exponent) -> None:
+def test_scaling_by_a_power_of_two_changes_no_label(exponent: int) -> None:
     # Multiplying every cost by 2**k is exact in floating point (also past 2**900,
     # where the solver scales back down), so the cut is the same.
     rng = np.random.default_rng(11)
@@ -704,7 +729,7 @@ def test_grid_energy_matches_the_general_energy() -> None:
     seed=st.integers(0, 2**32 - 1),
 )
 def test_alpha_expansion_is_an_expansion_local_minimum_within_the_bound(
-    h, w, n_labels, kind, connectivity, seed
+    h: int, w: int, n_labels: int, kind: str, connectivity: int, seed: int
 ) -> None:
     rng = np.random.default_rng(seed)
     unary = rng.random((h, w, n_labels)) * 3
@@ -713,7 +738,11 @@ def test_alpha_expansion_is_an_expansion_local_minimum_within_the_bound(
     result = alpha_expansion(
         unary, weights, pairwise=kind, truncation=trunc, connectivity=connectivity
     )
-    kw = {"pairwise": kind, "truncation": trunc, "connectivity": connectivity}
+    kw: dict[str, Any] = {
+        "pairwise": kind,
+        "truncation": trunc,
+        "connectivity": connectivity,
+    }
     assert result.energy == pytest.approx(
         grid_energy(result.labels, unary, weights, **kw)
     )
@@ -731,11 +760,14 @@ def test_alpha_expansion_is_an_expansion_local_minimum_within_the_bound(
 
 
 @pytest.mark.parametrize("kind", ["potts", "truncated_linear"])
-def test_alpha_expansion_twins_agree_and_beat_the_start(kind) -> None:
+def test_alpha_expansion_twins_agree_and_beat_the_start(kind: str) -> None:
     rng = np.random.default_rng(9)
     unary = rng.integers(0, 8, size=(12, 15, 5)).astype(float)
     start = rng.integers(0, 5, size=(12, 15))
-    kw = {"pairwise": kind, "truncation": 2.0 if kind != "potts" else None}
+    kw: dict[str, Any] = {
+        "pairwise": kind,
+        "truncation": 2.0 if kind != "potts" else None,
+    }
     bk = alpha_expansion(unary, 3.0, labels=start, **kw)
     naive = alpha_expansion(unary, 3.0, labels=start, method="scipy", **kw)
     np.testing.assert_array_equal(bk.labels, naive.labels)
@@ -770,7 +802,7 @@ def test_huge_costs_give_the_cut_of_the_scaled_problem() -> None:
 
 
 @pytest.mark.slow
-def test_compiled_solver_is_cached_on_disk_and_reused(tmp_path) -> None:
+def test_compiled_solver_is_cached_on_disk_and_reused(tmp_path: Path) -> None:
     # A fresh process compiles the solver and writes numba's cache where
     # NUMBA_CACHE_DIR points (the place used when site-packages is read-only is
     # the same mechanism with the user's cache directory); a second fresh process

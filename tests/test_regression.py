@@ -1,7 +1,11 @@
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numpy.typing import ArrayLike, NDArray
 
 from labcode.regression import (
     GradientDescentResult,
@@ -14,7 +18,13 @@ from labcode.regression import (
 )
 
 
-def make_problem(seed, m=40, n=3, k=None, dtype=np.float64):
+def make_problem(
+    seed: int,
+    m: int = 40,
+    n: int = 3,
+    k: int | None = None,
+    dtype: type[np.floating[Any]] = np.float64,
+) -> tuple[NDArray[np.floating[Any]], NDArray[np.floating[Any]]]:
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(m, n)).astype(dtype)
     shape = (m,) if k is None else (m, k)
@@ -22,11 +32,17 @@ def make_problem(seed, m=40, n=3, k=None, dtype=np.float64):
     return X, y
 
 
-def lstsq(X, y):
+def lstsq(
+    X: NDArray[np.floating[Any]], y: NDArray[np.floating[Any]]
+) -> NDArray[np.float64]:
     return np.linalg.lstsq(X.astype(np.float64), y.astype(np.float64), rcond=None)[0]
 
 
-def numerical_gradient(f, theta, h=1e-6):
+def numerical_gradient(
+    f: Callable[[NDArray[np.floating[Any]]], float],
+    theta: NDArray[np.floating[Any]],
+    h: float = 1e-6,
+) -> NDArray[np.floating[Any]]:
     grad = np.zeros_like(theta)
     for idx in np.ndindex(theta.shape):
         step = np.zeros_like(theta)
@@ -54,7 +70,7 @@ def test_add_intercept_rejects_3d() -> None:
 
 # ---------------------------------------------------------------- loss and gradients
 @pytest.mark.parametrize("k", [None, 1, 3])
-def test_gradient_matches_naive_and_centred_differences(k) -> None:
+def test_gradient_matches_naive_and_centred_differences(k: int | None) -> None:
     X, y = make_problem(0, m=12, n=4, k=k)
     rng = np.random.default_rng(1)
     theta = rng.normal(size=(4,) if k is None else (4, k))
@@ -66,14 +82,14 @@ def test_gradient_matches_naive_and_centred_differences(k) -> None:
     np.testing.assert_allclose(fast, numeric, rtol=1e-6, atol=1e-8)
 
 
-def test_mse_loss_by_hand():
+def test_mse_loss_by_hand() -> None:
     # residuals (1 - 1, 2 - 3) = (0, -1) -> None: loss = 1 / (2 * 2)
     assert mse_loss([[1.0, 0.0], [1.0, 1.0]], [1.0, 3.0], [1.0, 1.0]) == 0.25
 
 
 # ---------------------------------------------------------------- gradient descent
 @pytest.mark.parametrize("k", [None, 1, 2])
-def test_converges_to_lstsq(k) -> None:
+def test_converges_to_lstsq(k: int | None) -> None:
     X, y = make_problem(2, m=60, n=3, k=k)
     lr = 0.5 * stable_learning_rate(X)
     theta, losses = gradient_descent(X, y, lr=lr, iterations=3000)
@@ -94,7 +110,7 @@ def test_converges_to_lstsq(k) -> None:
     fraction=st.floats(0.05, 0.99),
 )
 def test_any_step_inside_the_bound_converges_without_error(
-    seed, m, n, k, fraction
+    seed: int, m: int, n: int, k: int | None, fraction: float
 ) -> None:
     X, y = make_problem(seed, m=m, n=n, k=k)
     lr = fraction * stable_learning_rate(X)
@@ -172,7 +188,7 @@ def test_stable_learning_rate() -> None:
 
 
 @pytest.mark.parametrize("factor", [1.01, 1.5, 10.0, 1e6])
-def test_divergent_step_raises(factor) -> None:
+def test_divergent_step_raises(factor: float) -> None:
     X, y = make_problem(9)
     limit = stable_learning_rate(X)
     with pytest.raises(
@@ -248,7 +264,9 @@ def test_flat_theta0_with_column_y_is_refused() -> None:
         ({"lr": 0.1, "iterations": 1, "tol": -1.0}, ValueError, r"tol must be >= 0.0"),
     ],
 )
-def test_bad_options(kwargs, exc, pattern) -> None:
+def test_bad_options(
+    kwargs: dict[str, Any], exc: type[Exception], pattern: str
+) -> None:
     X, y = make_problem(10)
     with pytest.raises(exc, match=pattern):
         gradient_descent(X, y, **kwargs)
@@ -275,7 +293,9 @@ def test_bad_options(kwargs, exc, pattern) -> None:
         (np.ones((2, 0)), np.ones(2), ValueError, "X must not be empty"),
     ],
 )
-def test_bad_data(X, y, exc, pattern) -> None:
+def test_bad_data(
+    X: ArrayLike, y: ArrayLike, exc: type[Exception], pattern: str
+) -> None:
     with pytest.raises(exc, match=pattern):
         gradient_descent(X, y, lr=0.1, iterations=1)
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 import readers
 import sitecheck
+from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.site
 
@@ -34,17 +36,18 @@ LIGHTHOUSE_PAGES = [
 
 
 @pytest.fixture(scope="session")
-def pages(site_root):
-    return sitecheck.html_files(site_root)
+def pages(site_root: Path) -> list[Path]:
+    found: list[Path] = sitecheck.html_files(site_root)
+    return found
 
 
 @pytest.fixture(scope="session")
-def baseurl():
+def baseurl() -> str:
     return os.environ.get("LABCODE_SITE_URL", BASEURL).rstrip("/") + "/"
 
 
 def test_every_page_and_asset_loads_under_the_prefix(
-    site_root, local_site, pages
+    site_root: Path, local_site: sitecheck.LocalSite, pages: list[Path]
 ) -> None:
     assert local_site.base.endswith(sitecheck.PREFIX)
     count, problems = readers.crawl_problems(site_root, local_site.base, pages)
@@ -53,7 +56,7 @@ def test_every_page_and_asset_loads_under_the_prefix(
     assert problems == []
 
 
-def test_no_render_blocking_script(site_root, pages) -> None:
+def test_no_render_blocking_script(site_root: Path, pages: list[Path]) -> None:
     blocking = {
         str(p.relative_to(site_root)): s
         for p in pages
@@ -62,7 +65,7 @@ def test_no_render_blocking_script(site_root, pages) -> None:
     assert blocking == {}
 
 
-def test_no_icon_font(site_root, pages) -> None:
+def test_no_icon_font(site_root: Path, pages: list[Path]) -> None:
     found = {
         str(p.relative_to(site_root)): s
         for p in pages
@@ -71,7 +74,9 @@ def test_no_icon_font(site_root, pages) -> None:
     assert found == {}
 
 
-def test_mathjax_only_on_pages_with_maths_and_deferred(site_root, pages) -> None:
+def test_mathjax_only_on_pages_with_maths_and_deferred(
+    site_root: Path, pages: list[Path]
+) -> None:
     problems = {
         str(p.relative_to(site_root)): m
         for p in pages
@@ -83,7 +88,9 @@ def test_mathjax_only_on_pages_with_maths_and_deferred(site_root, pages) -> None
     assert problems == {}
 
 
-def test_search_index_only_on_the_search_page_deferred(site_root, pages) -> None:
+def test_search_index_only_on_the_search_page_deferred(
+    site_root: Path, pages: list[Path]
+) -> None:
     problems = {
         str(p.relative_to(site_root)): m
         for p in pages
@@ -92,7 +99,9 @@ def test_search_index_only_on_the_search_page_deferred(site_root, pages) -> None
     assert problems == {}
 
 
-def test_canonical_description_open_graph_favicon(site_root, pages, baseurl) -> None:
+def test_canonical_description_open_graph_favicon(
+    site_root: Path, pages: list[Path], baseurl: str
+) -> None:
     problems = {
         str(p.relative_to(site_root)): m
         for p in pages
@@ -102,7 +111,7 @@ def test_canonical_description_open_graph_favicon(site_root, pages, baseurl) -> 
     assert problems == {}
 
 
-def test_logo_in_the_header(site_root, pages) -> None:
+def test_logo_in_the_header(site_root: Path, pages: list[Path]) -> None:
     missing = [
         str(p.relative_to(site_root))
         for p in pages
@@ -112,7 +121,7 @@ def test_logo_in_the_header(site_root, pages) -> None:
     assert (site_root / "_static" / "logo.svg").is_file()
 
 
-def test_sitemap_and_robots(site_root, pages, baseurl) -> None:
+def test_sitemap_and_robots(site_root: Path, pages: list[Path], baseurl: str) -> None:
     listed = [
         p
         for p in pages
@@ -122,7 +131,12 @@ def test_sitemap_and_robots(site_root, pages, baseurl) -> None:
     assert readers.sitemap_problems(site_root, listed, baseurl) == []
 
 
-def test_page_weight_within_budget(site_root, local_site, browser, pages) -> None:
+def test_page_weight_within_budget(
+    site_root: Path,
+    local_site: sitecheck.LocalSite,
+    browser: Browser,
+    pages: list[Path],
+) -> None:
     """At most 400 KB on the wire (gzip) for a page without maths or images."""
     weights, over = {}, {}
     for path in pages:
@@ -139,7 +153,10 @@ def test_page_weight_within_budget(site_root, local_site, browser, pages) -> Non
 
 
 def test_axe_no_serious_or_critical_violation_light_and_dark(
-    site_root, local_site, browser, pages
+    site_root: Path,
+    local_site: sitecheck.LocalSite,
+    browser: Browser,
+    pages: list[Path],
 ) -> None:
     report_path = site_root.parent / "axe-report.json"
     report, serious = {}, []
@@ -166,7 +183,7 @@ def test_axe_no_serious_or_critical_violation_light_and_dark(
     assert serious == []
 
 
-def test_lighthouse_mobile_scores(local_site) -> None:
+def test_lighthouse_mobile_scores(local_site: sitecheck.LocalSite) -> None:
     """Accessibility, best practices and SEO 1.0 on every page measured; performance
     at least 0.90, except on pages with maths: MathJax's typesetting costs blocking
     time and layout shift that this check measures at 0.77-0.92 on a loaded 2-core
