@@ -1,12 +1,15 @@
 import math
 import warnings
+from collections.abc import Callable, Sequence
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from numpy.typing import ArrayLike, NDArray
 from scipy import integrate, stats
 
 from labcode.moments import (
@@ -39,14 +42,18 @@ SAMPLES = {
 finite_floats = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
 
 
-def close(a, b, rtol=1e-9, atol=1e-12) -> None:
+# What the checks compare: arrays, numbers and lists of numbers.
+Close = NDArray[Any] | float | Sequence[float]
+
+
+def close(a: Close, b: Close, rtol: float = 1e-9, atol: float = 1e-12) -> None:
     np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, equal_nan=True)
 
 
 # ---------------------------------------------------------------- against scipy.stats
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 @pytest.mark.parametrize("bias", [True, False])
-def test_skew_and_kurtosis_match_scipy(name, bias) -> None:
+def test_skew_and_kurtosis_match_scipy(name: str, bias: bool) -> None:
     x = SAMPLES[name]
     close(skewness(x, bias=bias), stats.skew(x, bias=bias))
     close(kurtosis(x, bias=bias), stats.kurtosis(x, bias=bias))
@@ -65,12 +72,14 @@ def test_skew_and_kurtosis_match_scipy(name, bias) -> None:
     bias=st.booleans(),
     axis=st.sampled_from([0, 1, -1, None]),
 )
-def test_statistics_match_scipy_on_random_samples(x, bias, axis) -> None:
+def test_statistics_match_scipy_on_random_samples(
+    x: NDArray[np.float64], bias: bool, axis: int | None
+) -> None:
     # Skewness and kurtosis do not change with the scale of the data; scipy gets
     # them from raw powers, which underflow for data near 1e-100, so give it each
     # sample scaled to order 1 (labcode scales internally).
-    def scipy_scaled(statistic, **kwargs):
-        def one(sample):
+    def scipy_scaled(statistic: Callable[..., Any], **kwargs: object) -> Any:
+        def one(sample: NDArray[np.float64]) -> Any:
             size = np.max(np.abs(sample))
             return statistic(sample / size if size > 0 else sample, **kwargs)
 
@@ -104,7 +113,7 @@ def test_tiny_and_huge_scales_do_not_lose_precision() -> None:
 
 
 @pytest.mark.parametrize("bias", [True, False])
-def test_constant_data_is_nan_like_scipy(bias) -> None:
+def test_constant_data_is_nan_like_scipy(bias: bool) -> None:
     x = np.full(8, 3.0)
     with pytest.warns(RuntimeWarning):
         want = (stats.skew(x, bias=bias), stats.kurtosis(x, bias=bias))
@@ -222,7 +231,9 @@ def test_empirical_mgf() -> None:
         (lambda t: (0.7 + 0.3 * np.exp(t)) ** 4, None),  # Binomial(4, 0.3)
     ],
 )
-def test_mgf_moment_known_distributions(mgf, moments) -> None:
+def test_mgf_moment_known_distributions(
+    mgf: Callable[[NDArray[np.float64]], ArrayLike], moments: Sequence[float] | None
+) -> None:
     if moments is None:
         dist = stats.binom(4, 0.3)
         moments = [dist.moment(k) for k in range(5)]
@@ -239,7 +250,7 @@ def test_mgf_moment_of_empirical_mgf_is_the_raw_moment() -> None:
 
 def test_mgf_moment_errors() -> None:
     with pytest.raises(TypeError, match="mgf must be callable"):
-        mgf_moment(3.0, 1)
+        mgf_moment(3.0, 1)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="mgf must return one value per point"):
         mgf_moment(lambda t: 1.0, 1)
     with pytest.raises(ValueError, match="mgf is not finite near 0"):
@@ -302,19 +313,19 @@ def test_piecewise_square_of_normal_is_chi2() -> None:
 
 def test_transform_errors() -> None:
     with pytest.raises(TypeError, match=r"pdf must be callable; got 1.0 of type float"):
-        transform_pdf(1.0, np.log, np.log)
+        transform_pdf(1.0, np.log, np.log)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="inverse_derivative must be callable"):
-        transform_pdf(np.exp, np.log, None)
+        transform_pdf(np.exp, np.log, None)  # type: ignore[arg-type]
     with pytest.raises(
         TypeError, match=r"increasing must be a bool \(True or False\); got 'yes'"
     ):
-        transform_cdf(np.exp, np.log, increasing="yes")
+        transform_cdf(np.exp, np.log, increasing="yes")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="cdf must be callable"):
-        transform_cdf("cdf", np.log, increasing=True)
+        transform_cdf("cdf", np.log, increasing=True)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="branches must hold at least one"):
         transform_pdf_piecewise(np.exp, [])
     with pytest.raises(TypeError, match=r"branches\[0\] must be a pair"):
-        transform_pdf_piecewise(np.exp, [np.log])
+        transform_pdf_piecewise(np.exp, [np.log])  # type: ignore[list-item]
 
 
 # ---------------------------------------------------------------- binomial transform
@@ -331,7 +342,7 @@ def test_binomial_transform_known_sequences() -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.integers(-(10**30), 10**30), min_size=1, max_size=25))
-def test_binomial_transform_round_trip_exact(seq) -> None:
+def test_binomial_transform_round_trip_exact(seq: list[int]) -> None:
     forward = binomial_transform(seq)
     assert inverse_binomial_transform(forward).tolist() == seq
     assert binomial_transform(inverse_binomial_transform(seq)).tolist() == seq
@@ -391,11 +402,11 @@ def test_binomial_transform_errors() -> None:
         ),
         (lambda: raw_moment([1.0], -1), ValueError, "k must be >= 0; got -1"),
         (
-            lambda: central_moment([1.0], 2.5),
+            lambda: central_moment([1.0], 2.5),  # type: ignore[arg-type]
             TypeError,
             "k must be an integer; got 2.5",
         ),
-        (lambda: standardized_moment([1.0], 2.0), TypeError, "k must be an integer"),
+        (lambda: standardized_moment([1.0], 2.0), TypeError, "k must be an integer"),  # type: ignore[arg-type]
         (lambda: skewness(["a", "b"]), TypeError, "x must be a numeric array"),
         (
             lambda: skewness(3.0),
@@ -407,7 +418,7 @@ def test_binomial_transform_errors() -> None:
             ValueError,
             r"axis must be in \[-2, 1\]",
         ),
-        (lambda: kurtosis([1.0, 2.0], axis=0.5), TypeError, "axis must be an integer"),
+        (lambda: kurtosis([1.0, 2.0], axis=0.5), TypeError, "axis must be an integer"),  # type: ignore[arg-type]
         (
             lambda: pearson_median_skewness([1.0, 2.0], ddof=2),
             ValueError,
@@ -422,13 +433,15 @@ def test_binomial_transform_errors() -> None:
         (lambda: die_moments(0), ValueError, "faces must be >= 1; got 0"),
     ],
 )
-def test_validation(call, exc, pattern) -> None:
+def test_validation(
+    call: Callable[[], object], exc: type[Exception], pattern: str
+) -> None:
     with pytest.raises(exc, match=pattern):
         call()
 
 
 @pytest.mark.parametrize("faces", [1, 2, 6, 7, 20, 101])
-def test_die_moments_closed_form_equals_the_sums(faces) -> None:
+def test_die_moments_closed_form_equals_the_sums(faces: int) -> None:
     p = Fraction(1, faces)
     mean = sum((p * v for v in range(1, faces + 1)), Fraction(0))
     var = sum((p * (v - mean) ** 2 for v in range(1, faces + 1)), Fraction(0))
@@ -445,18 +458,18 @@ def test_die_moments_of_a_huge_die_is_instant() -> None:
     ("call", "exc", "pattern"),
     [
         (
-            lambda: skewness([1.0, 2.0, 4.0], bias=None),
+            lambda: skewness([1.0, 2.0, 4.0], bias=None),  # type: ignore[arg-type]
             TypeError,
             "bias must be a bool",
         ),
         (
-            lambda: kurtosis([1.0, 2.0, 4.0], bias=0),
+            lambda: kurtosis([1.0, 2.0, 4.0], bias=0),  # type: ignore[arg-type]
             TypeError,
             "bias must be a bool .*0",
         ),
-        (lambda: kurtosis([1.0, 2.0, 4.0], excess="yes"), TypeError, "excess must be"),
+        (lambda: kurtosis([1.0, 2.0, 4.0], excess="yes"), TypeError, "excess must be"),  # type: ignore[arg-type]
         (
-            lambda: transform_cdf(np.exp, np.log, increasing=1),
+            lambda: transform_cdf(np.exp, np.log, increasing=1),  # type: ignore[arg-type]
             TypeError,
             "increasing must be a bool",
         ),
@@ -479,7 +492,9 @@ def test_die_moments_of_a_huge_die_is_instant() -> None:
         (lambda: binomial_transform([1e307] * 10), ValueError, "a must give a result"),
     ],
 )
-def test_limits_and_flags(call, exc, pattern) -> None:
+def test_limits_and_flags(
+    call: Callable[[], object], exc: type[Exception], pattern: str
+) -> None:
     with pytest.raises(exc, match=pattern):
         call()
 
