@@ -1,7 +1,11 @@
+from collections.abc import Callable
+from typing import Any, Literal, TypedDict
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numpy.typing import NDArray
 from scipy import signal
 
 from labcode.conv import (
@@ -19,8 +23,19 @@ from labcode.gradcheck import numerical_gradient, relative_error
 
 RNG = np.random.default_rng(2024)
 
+Floats = NDArray[np.floating[Any]]
+# x, w, b, stride, pad
+Layer = tuple[Floats, Floats, Floats, int, int]
 
-def scipy_conv_forward(x, w, b, stride, pad):
+
+class Tolerance(TypedDict):
+    rtol: float
+    atol: float
+
+
+def scipy_conv_forward(
+    x: Floats, w: Floats, b: Floats, stride: int, pad: int
+) -> Floats:
     """The layer from scipy.signal.correlate: one 3-D 'valid' correlation per (n, f)."""
     xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     rows = []
@@ -34,7 +49,7 @@ def scipy_conv_forward(x, w, b, stride, pad):
 
 
 @st.composite
-def layer_problems(draw):
+def layer_problems(draw: st.DrawFn) -> Layer:
     n = draw(st.integers(1, 3))
     c = draw(st.integers(1, 3))
     f = draw(st.integers(1, 3))
@@ -53,7 +68,7 @@ def layer_problems(draw):
     return x, kernel, bias, stride, pad
 
 
-def tolerance(dtype):
+def tolerance(dtype: np.dtype[Any]) -> Tolerance:
     return (
         {"rtol": 1e-4, "atol": 1e-4}
         if dtype == np.float32
@@ -64,7 +79,7 @@ def tolerance(dtype):
 # ------------------------------------------------------------------ forward
 @settings(max_examples=120, deadline=None)
 @given(problem=layer_problems())
-def test_forward_fast_naive_and_scipy_agree(problem) -> None:
+def test_forward_fast_naive_and_scipy_agree(problem: Layer) -> None:
     x, w, b, stride, pad = problem
     fast = conv_forward(x, w, b, stride=stride, pad=pad)
     naive = conv_forward_naive(x, w, b, stride=stride, pad=pad)
@@ -92,7 +107,9 @@ def test_forward_large_batch_uses_blocks_and_agrees() -> None:
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("stride", [1, 2, 3])
-def test_one_sample_blocks_agree_with_naive(dtype, stride) -> None:
+def test_one_sample_blocks_agree_with_naive(
+    dtype: type[np.floating[Any]], stride: int
+) -> None:
     # Samples this large (16 channels, 40x40) get one matrix product each; for
     # stride > 1 the product is written straight into the output array.
     x = RNG.standard_normal((3, 16, 40, 40)).astype(dtype)
@@ -101,7 +118,7 @@ def test_one_sample_blocks_agree_with_naive(dtype, stride) -> None:
     got = conv_forward(x, w, b, stride=stride, pad=1)
     want = conv_forward_naive(x, w, b, stride=stride, pad=1)
     assert got.dtype == dtype
-    tol = (
+    tol: Tolerance = (
         {"rtol": 1e-4, "atol": 1e-3}
         if dtype == np.float32
         else {"rtol": 1e-10, "atol": 1e-11}
@@ -146,7 +163,9 @@ def test_forward_is_cross_correlation_not_convolution() -> None:
     ],
     ids=["f32", "mixed", "int", "uint8"],
 )
-def test_dtypes(x_dtype, w_dtype, expected) -> None:
+def test_dtypes(
+    x_dtype: type[np.generic], w_dtype: type[np.generic], expected: type[np.generic]
+) -> None:
     x = np.ones((1, 2, 4, 4), dtype=x_dtype)
     w = np.ones((3, 2, 2, 2), dtype=w_dtype)
     assert conv_forward(x, w).dtype == expected
@@ -158,7 +177,7 @@ def test_dtypes(x_dtype, w_dtype, expected) -> None:
 # ------------------------------------------------------------------ backward
 @settings(max_examples=120, deadline=None)
 @given(problem=layer_problems())
-def test_backward_fast_and_naive_agree(problem) -> None:
+def test_backward_fast_and_naive_agree(problem: Layer) -> None:
     x, w, b, stride, pad = problem
     out = conv_forward(x, w, b, stride=stride, pad=pad)
     dout = np.random.default_rng(0).standard_normal(out.shape).astype(x.dtype)
@@ -172,7 +191,7 @@ def test_backward_fast_and_naive_agree(problem) -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(problem=layer_problems())
-def test_adjoint_identity(problem) -> None:
+def test_adjoint_identity(problem: Layer) -> None:
     # <conv(x), dout> = <x, dx> + <b, db>: the layer is affine in x, and dx is
     # exactly the adjoint of the linear part applied to dout.
     x, w, b, stride, pad = problem
@@ -189,14 +208,14 @@ def test_adjoint_identity(problem) -> None:
 
 
 @pytest.mark.parametrize(("stride", "pad"), [(1, 0), (1, 1), (2, 1), (3, 2)])
-def test_gradients_match_centred_differences(stride, pad) -> None:
+def test_gradients_match_centred_differences(stride: int, pad: int) -> None:
     rng = np.random.default_rng(stride * 10 + pad)
     x = rng.standard_normal((2, 3, 7, 6))
     w = rng.standard_normal((4, 3, 3, 2))
     b = rng.standard_normal(4)
     dout = rng.standard_normal(conv_forward(x, w, b, stride=stride, pad=pad).shape)
 
-    def loss(x_, w_, b_):
+    def loss(x_: Floats, w_: Floats, b_: Floats) -> float:
         return float(np.sum(conv_forward(x_, w_, b_, stride=stride, pad=pad) * dout))
 
     dx, dw, db = conv_backward(dout, x, w, stride=stride, pad=pad)
@@ -282,7 +301,12 @@ W = np.zeros((4, 3, 3, 3))
         "strings",
     ],
 )
-def test_forward_input_errors(func, kwargs, error, message) -> None:
+def test_forward_input_errors(
+    func: Callable[..., Floats],
+    kwargs: dict[str, Any],
+    error: type[Exception],
+    message: str,
+) -> None:
     args = {"x": X, "w": W, "b": None, "stride": 1, "pad": 0} | kwargs
     with pytest.raises(error, match=message):
         func(args.pop("x"), args.pop("w"), args.pop("b"), **args)
@@ -291,7 +315,7 @@ def test_forward_input_errors(func, kwargs, error, message) -> None:
 @pytest.mark.parametrize(
     "func", [conv_backward, conv_backward_naive], ids=["fast", "naive"]
 )
-def test_backward_input_errors(func) -> None:
+def test_backward_input_errors(func: Callable[..., object]) -> None:
     with pytest.raises(
         ValueError,
         match=r"dout must have the output's shape .* \(2, 4, 3, 3\); got \(2, 4, 3, 2\)",
@@ -320,7 +344,13 @@ def test_kernel_fits_only_with_padding() -> None:
     method=st.sampled_from(["direct", "fft", "auto"]),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_correlate2d_matches_scipy(shape, t_shape, mode, method, seed) -> None:
+def test_correlate2d_matches_scipy(
+    shape: tuple[int, int],
+    t_shape: tuple[int, int],
+    mode: Literal["valid", "same", "full"],
+    method: str,
+    seed: int,
+) -> None:
     if mode == "valid" and (t_shape[0] > shape[0] or t_shape[1] > shape[1]):
         return
     rng = np.random.default_rng(seed)
@@ -333,7 +363,7 @@ def test_correlate2d_matches_scipy(shape, t_shape, mode, method, seed) -> None:
 
 
 @pytest.mark.parametrize("method", ["direct", "fft"])
-def test_correlate2d_large_image(method) -> None:
+def test_correlate2d_large_image(method: str) -> None:
     image = RNG.standard_normal((130, 97))
     template = RNG.standard_normal((21, 14))
     for mode in ("valid", "same", "full"):
@@ -385,7 +415,9 @@ def test_correlate2d_auto_picks_by_size() -> None:
         ),
     ],
 )
-def test_correlate_method_checks(args, kwargs, exc, pattern) -> None:
+def test_correlate_method_checks(
+    args: tuple[Any, ...], kwargs: dict[str, Any], exc: type[Exception], pattern: str
+) -> None:
     with pytest.raises(exc, match=pattern):
         correlate_method(*args, **kwargs)
 
@@ -495,13 +527,17 @@ def test_layer_memory_bounds() -> None:
         "complex",
     ],
 )
-def test_correlate2d_errors(args, kwargs, error, message) -> None:
+def test_correlate2d_errors(
+    args: tuple[Any, ...], kwargs: dict[str, Any], error: type[Exception], message: str
+) -> None:
     with pytest.raises(error, match=message):
         correlate2d(*args, **kwargs)
 
 
 # ------------------------------------------------------------------ template matching
-def naive_ncc(image, template):
+def naive_ncc(
+    image: NDArray[np.float64], template: NDArray[np.float64]
+) -> NDArray[np.float64]:
     h, w = template.shape
     t = template - template.mean()
     out = np.zeros((image.shape[0] - h + 1, image.shape[1] - w + 1))
@@ -569,7 +605,7 @@ def test_match_template_dtype_and_errors() -> None:
     "layer",
     [conv_forward, conv_forward_naive],
 )
-def test_layer_overflow_from_finite_inputs_raises(layer) -> None:
+def test_layer_overflow_from_finite_inputs_raises(layer: Callable[..., Floats]) -> None:
     x = np.full((1, 1, 3, 3), 1e200)
     w = np.full((1, 1, 2, 2), 1e200)
     with pytest.raises(ValueError, match="x, w, b must be small enough"):
@@ -582,7 +618,9 @@ def test_layer_overflow_from_finite_inputs_raises(layer) -> None:
 
 
 @pytest.mark.parametrize("layer", [conv_backward, conv_backward_naive])
-def test_backward_overflow_from_finite_inputs_raises(layer) -> None:
+def test_backward_overflow_from_finite_inputs_raises(
+    layer: Callable[..., object],
+) -> None:
     x = np.ones((1, 1, 3, 3))
     w = np.full((1, 1, 2, 2), 1e200)
     with pytest.raises(ValueError, match="dout, x, w must be small enough"):
