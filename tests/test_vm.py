@@ -1,5 +1,7 @@
 import ast
 import textwrap
+from collections.abc import Callable
+from typing import cast
 
 import pytest
 from hypothesis import given, settings
@@ -43,7 +45,7 @@ VARS = ["a", "b", "c", "d"]
 
 
 # ------------------------------------------------------------------ generated programs
-def expressions(depth=3):
+def expressions(depth: int = 3) -> st.SearchStrategy[str]:
     leaves = st.one_of(
         st.sampled_from(VARS),
         st.integers(-3, 9).map(str),
@@ -52,7 +54,7 @@ def expressions(depth=3):
     if depth == 0:
         return leaves
 
-    def combine(children):
+    def combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         binary = st.tuples(
             children, st.sampled_from(["+", "-", "*", "//", "%"]), children
         ).map(lambda t: f"({t[0]} {t[1]} {t[2]})")
@@ -65,7 +67,7 @@ def expressions(depth=3):
     return st.recursive(leaves, combine, max_leaves=6)
 
 
-def conditions():
+def conditions() -> st.SearchStrategy[str]:
     return st.one_of(
         st.tuples(
             expressions(),
@@ -78,7 +80,9 @@ def conditions():
 
 
 @st.composite
-def statements(draw, depth=0, counter=None):
+def statements(
+    draw: st.DrawFn, depth: int = 0, counter: list[int] | None = None
+) -> list[str]:
     counter = counter if counter is not None else [0]
     kinds = ["assign", "augassign"] + (["if", "while"] if depth < 2 else [])
     kind = draw(st.sampled_from(kinds))
@@ -107,10 +111,12 @@ def statements(draw, depth=0, counter=None):
 
 
 @st.composite
-def blocks(draw, depth=0, counter=None):
+def blocks(
+    draw: st.DrawFn, depth: int = 0, counter: list[int] | None = None
+) -> list[str]:
     counter = counter if counter is not None else [0]
     n = draw(st.integers(1, 3))
-    lines = []
+    lines: list[str] = []
     for _ in range(n):
         lines += draw(statements(depth, counter))
     return lines
@@ -120,7 +126,7 @@ class TooLarge(Exception):
     """Python's reference reached an integer beyond the machines' range."""
 
 
-def _checked(value):
+def _checked(value: int) -> int:
     if abs(value).bit_length() > MAX_INT_BITS:
         raise TooLarge
     return value
@@ -129,26 +135,26 @@ def _checked(value):
 class _CheckArithmetic(ast.NodeTransformer):
     """Wrap every arithmetic result in _checked(...), as the machines check it."""
 
-    def visit_BinOp(self, node):
+    def visit_BinOp(self, node: ast.BinOp) -> ast.Call:
         self.generic_visit(node)
         return ast.Call(ast.Name("_checked", ast.Load()), [node], [])
 
-    def visit_AugAssign(self, node):
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.Assign:
         self.generic_visit(node)
-        name = node.target.id
+        name = cast(ast.Name, node.target).id  # generated code augments names only
         value = ast.BinOp(ast.Name(name, ast.Load()), node.op, node.value)
         call = ast.Call(ast.Name("_checked", ast.Load()), [value], [])
         return ast.Assign([ast.Name(name, ast.Store())], call)
 
 
-def python_result(source, inputs):
+def python_result(source: str, inputs: dict[str, int]) -> dict[str, object]:
     """Python's own result: the reference semantics, on generated code.
 
     Every arithmetic result is checked against MAX_INT_BITS (TooLarge), so
     that the reference fails exactly where the machines must.
     """
     tree = ast.fix_missing_locations(_CheckArithmetic().visit(ast.parse(source)))
-    namespace = dict(inputs)
+    namespace: dict[str, object] = dict(inputs)
     exec(compile(tree, "<generated>", "exec"), {"_checked": _checked}, namespace)  # noqa: S102
     return namespace
 
@@ -158,7 +164,9 @@ def python_result(source, inputs):
     lines=blocks(),
     inputs=st.fixed_dictionaries({v: st.integers(-50, 50) for v in VARS}),
 )
-def test_both_machines_compute_what_python_computes(lines, inputs) -> None:
+def test_both_machines_compute_what_python_computes(
+    lines: list[str], inputs: dict[str, int]
+) -> None:
     source = "\n".join(lines) + "\n"
     used = compile_stack(source).variables
     inputs = {name: value for name, value in inputs.items() if name in used}
@@ -187,7 +195,7 @@ def test_both_machines_compute_what_python_computes(lines, inputs) -> None:
 
 # ------------------------------------------------------------------ benchmarks
 @pytest.mark.parametrize("name", sorted(BENCHMARKS))
-def test_benchmarks_fewer_register_instructions(name) -> None:
+def test_benchmarks_fewer_register_instructions(name: str) -> None:
     source, inputs = BENCHMARKS[name]
     stack, register = compile_stack(source), compile_register(source)
     rs, rr = run(stack, **inputs), run(register, **inputs)
@@ -280,7 +288,7 @@ def test_variables_assigned_only_on_the_path_taken() -> None:
     ],
     ids=lambda v: v if len(v) < 20 else v[:20],
 )
-def test_rejected_constructs(source, message) -> None:
+def test_rejected_constructs(source: str, message: str) -> None:
     for compile_ in (compile_stack, compile_register):
         with pytest.raises(CompileError, match=r"^source( line \d+)?: "):
             compile_(source)
@@ -310,17 +318,17 @@ def test_run_errors() -> None:
     with pytest.raises(ValueError, match=r"input 'q' is not a variable of the program"):
         run(program, a=1, q=2)
     with pytest.raises(TypeError, match=r"input a must be an integer; got 1\.5"):
-        run(program, a=1.5)
+        run(program, a=1.5)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"input a must be an integer; got True"):
         run(program, a=True)
     with pytest.raises(
         TypeError, match="program must come from compile_stack or compile_register"
     ):
-        run("x = 1")
+        run("x = 1")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="max_steps must be >= 1"):
         run(program, a=1, max_steps=0)
     with pytest.raises(TypeError, match="source must be a str"):
-        compile_stack(b"x = 1")
+        compile_stack(b"x = 1")  # type: ignore[arg-type]
     with pytest.raises(ZeroDivisionError):
         run(compile_register("x = a // b\n"), a=1, b=0)
     assert isinstance(program, Program)
@@ -346,7 +354,7 @@ def test_instructions_are_typed_records() -> None:
     register = compile_register("x = a * 2 + 1\n")
     assert register.code[0] == Binary("MUL", Reg(2), Reg(0), Imm(2))
     assert register.code[0].b == Imm(2)
-    assert register.code[0].b != Reg(2)
+    assert register.code[0].b != Reg(2)  # type: ignore[comparison-overlap]
 
 
 def test_long_sums_compile_without_recursion() -> None:
@@ -367,7 +375,7 @@ def test_trace_checks_its_program() -> None:
     # It used to fail with AttributeError on None.
     for bad in (None, "x = 1", 3):
         with pytest.raises(TypeError, match="program must come from compile_stack"):
-            trace(bad)
+            trace(bad)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("function", [run, trace])
@@ -383,7 +391,12 @@ def test_trace_checks_its_program() -> None:
         (10**20, ValueError, r"max_steps must be <= \d+ \(MAX_(RUN|TRACE)_STEPS\)"),
     ],
 )
-def test_max_steps_is_validated(function, max_steps, error, message) -> None:
+def test_max_steps_is_validated(
+    function: Callable[..., object],
+    max_steps: object,
+    error: type[Exception],
+    message: str,
+) -> None:
     program = compile_stack("x = a\n")
     with pytest.raises(error, match=message):
         function(program, a=1, max_steps=max_steps)
@@ -468,7 +481,7 @@ def test_numpy_integers_are_inputs_as_python_ints() -> None:
         ),
         (
             "stack",
-            lambda p: p.code.__setitem__(0, Push("PUSH", 1.5)),
+            lambda p: p.code.__setitem__(0, Push("PUSH", 1.5)),  # type: ignore[arg-type]
             "must hold an int; got 1.5",
         ),
         (
@@ -519,17 +532,17 @@ def test_numpy_integers_are_inputs_as_python_ints() -> None:
         ("register", lambda p: p.code.insert(0, Push("PUSH", 1)), "must be a register"),
         (
             "register",
-            lambda p: p.code.insert(0, Unary("MOVE", Reg(0), Imm(1))),
+            lambda p: p.code.insert(0, Unary("MOVE", Reg(0), Imm(1))),  # type: ignore[arg-type]
             "Reg as src",
         ),
         (
             "register",
-            lambda p: p.code.insert(0, Binary("ADD", Reg(1), Imm(1), Reg(0))),
+            lambda p: p.code.insert(0, Binary("ADD", Reg(1), Imm(1), Reg(0))),  # type: ignore[arg-type]
             "Reg as a",
         ),
         (
             "register",
-            lambda p: p.code.insert(0, Binary("ADD", Reg(1), Reg(0), 5)),
+            lambda p: p.code.insert(0, Binary("ADD", Reg(1), Reg(0), 5)),  # type: ignore[arg-type]
             "Reg or an Imm",
         ),
         (
@@ -559,7 +572,9 @@ def test_numpy_integers_are_inputs_as_python_ints() -> None:
         ),
     ],
 )
-def test_malformed_programs_are_refused(kind, edit, message) -> None:
+def test_malformed_programs_are_refused(
+    kind: str, edit: Callable[[Program], object], message: str
+) -> None:
     compile_ = compile_stack if kind == "stack" else compile_register
     program = compile_("x = a + 1\n")
     edit(program)
@@ -570,7 +585,7 @@ def test_malformed_programs_are_refused(kind, edit, message) -> None:
                 verify(program)
         else:
             with pytest.raises((ValueError, TypeError), match=message):
-                function(program, a=1)
+                function(program, a=1)  # type: ignore[call-arg]  # not verify: checked above
 
 
 def test_verifier_rejects_paths_that_disagree() -> None:
@@ -588,7 +603,7 @@ def test_verifier_rejects_paths_that_disagree() -> None:
     with pytest.raises(ValueError, match="reads x, which may be unassigned"):
         run(program, a=1)
     with pytest.raises(TypeError, match="program must be a Program"):
-        verify("x = 1")
+        verify("x = 1")  # type: ignore[arg-type]
 
 
 STACK_RECORDS = st.one_of(
@@ -640,7 +655,9 @@ REGISTER_RECORDS = st.one_of(
     kind=st.sampled_from(["stack", "register"]),
     edits=st.lists(st.tuples(st.integers(0, 11), st.data()), min_size=1, max_size=3),
 )
-def test_edited_programs_run_or_are_refused_never_crash(kind, edits) -> None:
+def test_edited_programs_run_or_are_refused_never_crash(
+    kind: str, edits: list[tuple[int, st.DataObject]]
+) -> None:
     """Hand-edited programs: a clean result or one of the documented errors, always."""
     source = "s = 0\nwhile a > 0:\n    s += a * a\n    a -= 1\n"
     program = (compile_stack if kind == "stack" else compile_register)(source)
@@ -676,9 +693,11 @@ NOT_INT = st.one_of(
 
 @settings(max_examples=100, deadline=None)
 @given(source=NOT_STR, compile_=st.sampled_from([compile_stack, compile_register]))
-def test_source_must_be_a_str(source, compile_) -> None:
+def test_source_must_be_a_str(
+    source: object, compile_: Callable[[str], Program]
+) -> None:
     with pytest.raises(TypeError, match="source must be a str"):
-        compile_(source)
+        compile_(source)  # type: ignore[arg-type]
 
 
 @settings(max_examples=100, deadline=None)
@@ -694,7 +713,9 @@ def test_source_must_be_a_str(source, compile_) -> None:
     ).map("".join),
     compile_=st.sampled_from([compile_stack, compile_register]),
 )
-def test_any_text_compiles_or_is_a_compile_error(source, compile_) -> None:
+def test_any_text_compiles_or_is_a_compile_error(
+    source: str, compile_: Callable[[str], Program]
+) -> None:
     try:
         program = compile_(source)
     except CompileError as exc:
@@ -711,7 +732,9 @@ def test_any_text_compiles_or_is_a_compile_error(source, compile_) -> None:
     function=st.sampled_from([run, trace]),
     where=st.sampled_from(["max_steps", "input"]),
 )
-def test_non_integers_are_refused_naming_the_parameter(value, function, where) -> None:
+def test_non_integers_are_refused_naming_the_parameter(
+    value: object, function: Callable[..., object], where: str
+) -> None:
     program = compile_register("x = a + 1\n")
     if where == "max_steps":
         with pytest.raises(TypeError, match="max_steps must be an integer"):
@@ -726,7 +749,9 @@ def test_non_integers_are_refused_naming_the_parameter(value, function, where) -
     program=st.one_of(NOT_STR, st.text(), st.tuples(st.text())),
     function=st.sampled_from([run, trace]),
 )
-def test_program_must_be_a_program(program, function) -> None:
+def test_program_must_be_a_program(
+    program: object, function: Callable[..., object]
+) -> None:
     with pytest.raises(TypeError, match="program must come from compile_stack"):
         function(program)
 
@@ -737,7 +762,9 @@ def test_program_must_be_a_program(program, function) -> None:
     steps=st.integers(-(2**70), 2**70),
     function=st.sampled_from([run, trace]),
 )
-def test_integers_in_or_out_of_range(value, steps, function) -> None:
+def test_integers_in_or_out_of_range(
+    value: int, steps: int, function: Callable[..., object]
+) -> None:
     program = compile_stack("x = a\n")
     top = MAX_RUN_STEPS if function is run else MAX_TRACE_STEPS
     if not 1 <= steps <= top:
@@ -773,7 +800,7 @@ def test_program_size_limits() -> None:
 
 def test_listing_and_size_of_an_edited_program() -> None:
     program = compile_stack("x = a + 1\n")
-    program.code[1] = ("PUSH", 1)
+    program.code[1] = ("PUSH", 1)  # type: ignore[call-overload]
     assert program.disassemble().splitlines()[1].split() == ["1", "?", "('PUSH',", "1)"]
     with pytest.raises(TypeError, match=r"program.code\[1\] must be an instruction"):
         _ = program.size_bytes
