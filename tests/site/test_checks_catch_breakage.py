@@ -6,15 +6,17 @@ import base64
 import random
 import struct
 import zlib
+from pathlib import Path
 
 import pytest
 import readers
 import sitecheck
+from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.site
 
 
-def write(root, name, body):
+def write(root: Path, name: str, body: str) -> Path:
     path = root / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
@@ -23,7 +25,7 @@ def write(root, name, body):
     return path
 
 
-def test_broken_link_and_anchor_are_reported(tmp_path) -> None:
+def test_broken_link_and_anchor_are_reported(tmp_path: Path) -> None:
     write(
         tmp_path, "index.html", '<h1 id="top">x</h1><a href="other.html#there">ok</a>'
     )
@@ -38,7 +40,7 @@ def test_broken_link_and_anchor_are_reported(tmp_path) -> None:
     assert any("#nope" in p and "no such anchor" in p for p in problems)
 
 
-def test_root_absolute_link_outside_the_prefix_is_reported(tmp_path) -> None:
+def test_root_absolute_link_outside_the_prefix_is_reported(tmp_path: Path) -> None:
     write(
         tmp_path,
         "index.html",
@@ -50,7 +52,7 @@ def test_root_absolute_link_outside_the_prefix_is_reported(tmp_path) -> None:
     assert "outside /labcode/" in problems[0]
 
 
-def test_broken_snippet_is_reported(tmp_path) -> None:
+def test_broken_snippet_is_reported(tmp_path: Path) -> None:
     good = '<div class="doctest highlight-default"><div class="highlight"><pre>&gt;&gt;&gt; 1 + 1\n2\n</pre></div></div>'
     wrong_output = '<div class="doctest highlight-default"><div class="highlight"><pre>&gt;&gt;&gt; 1 + 1\n3\n</pre></div></div>'
     crash = '<div class="doctest highlight-default"><div class="highlight"><pre>&gt;&gt;&gt; import not_a_module\n</pre></div></div>'
@@ -63,7 +65,7 @@ def test_broken_snippet_is_reported(tmp_path) -> None:
     assert "ModuleNotFoundError" in results[2]
 
 
-def test_snippets_use_the_doctest_flags_of_pytest(pytestconfig) -> None:
+def test_snippets_use_the_doctest_flags_of_pytest(pytestconfig: pytest.Config) -> None:
     # One place: pyproject.toml, read by pytest and by the copy-and-run check.
     names = sitecheck.doctest_flag_names()
     assert names == pytestconfig.getini("doctest_optionflags")
@@ -72,7 +74,7 @@ def test_snippets_use_the_doctest_flags_of_pytest(pytestconfig) -> None:
         sitecheck.doctest_flags(["ELLIPSIS", "NUMBER"])
 
 
-def test_snippet_with_rounded_output_shown_is_reported(tmp_path) -> None:
+def test_snippet_with_rounded_output_shown_is_reported(tmp_path: Path) -> None:
     # NUMBER would accept 0.3 for 0.30000000000000004; a reader pasting it would not.
     unrounded = '<div class="doctest highlight-default"><div class="highlight"><pre>&gt;&gt;&gt; 0.1 + 0.2\n0.3\n</pre></div></div>'
     rounded = '<div class="doctest highlight-default"><div class="highlight"><pre>&gt;&gt;&gt; round(0.1 + 0.2, 3)\n0.3\n</pre></div></div>'
@@ -82,7 +84,7 @@ def test_snippet_with_rounded_output_shown_is_reported(tmp_path) -> None:
     assert results[1] is None
 
 
-def test_snippet_that_shows_an_error_on_purpose_passes(tmp_path) -> None:
+def test_snippet_that_shows_an_error_on_purpose_passes(tmp_path: Path) -> None:
     shown = '<div class="doctest highlight-default"><div class="highlight"><pre>&gt;&gt;&gt; int("x")\nTraceback (most recent call last):\n...\nValueError: invalid literal for int() with base 10: \'x\'\n</pre></div></div>'
     wrong = '<div class="doctest highlight-default"><div class="highlight"><pre>&gt;&gt;&gt; int("x")\nTraceback (most recent call last):\n...\nTypeError: nope\n</pre></div></div>'
     write(tmp_path, "index.html", shown + wrong)
@@ -91,7 +93,9 @@ def test_snippet_that_shows_an_error_on_purpose_passes(tmp_path) -> None:
     assert "ValueError" in results[1]
 
 
-def test_external_script_is_blocked_and_reported(tmp_path, browser) -> None:
+def test_external_script_is_blocked_and_reported(
+    tmp_path: Path, browser: Browser
+) -> None:
     write(
         tmp_path,
         "index.html",
@@ -105,7 +109,9 @@ def test_external_script_is_blocked_and_reported(tmp_path, browser) -> None:
     assert any("another host" in p for p in report.problems())
 
 
-def test_missing_image_and_console_error_are_reported(tmp_path, browser) -> None:
+def test_missing_image_and_console_error_are_reported(
+    tmp_path: Path, browser: Browser
+) -> None:
     write(
         tmp_path,
         "index.html",
@@ -121,7 +127,9 @@ def test_missing_image_and_console_error_are_reported(tmp_path, browser) -> None
 
 
 # ------------------------------------------------------------------ hosting (issue 19)
-def page_with_head(root, name, head="", body="<p>x</p>"):
+def page_with_head(
+    root: Path, name: str, head: str = "", body: str = "<p>x</p>"
+) -> Path:
     path = root / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
@@ -131,7 +139,7 @@ def page_with_head(root, name, head="", body="<p>x</p>"):
     return path
 
 
-def test_render_blocking_script_is_reported(tmp_path) -> None:
+def test_render_blocking_script_is_reported(tmp_path: Path) -> None:
     page = page_with_head(
         tmp_path,
         "index.html",
@@ -141,7 +149,7 @@ def test_render_blocking_script_is_reported(tmp_path) -> None:
     assert readers.render_blocking_scripts(page) == ["a.js"]
 
 
-def test_icon_font_is_reported(tmp_path) -> None:
+def test_icon_font_is_reported(tmp_path: Path) -> None:
     page = page_with_head(
         tmp_path,
         "index.html",
@@ -150,7 +158,7 @@ def test_icon_font_is_reported(tmp_path) -> None:
     assert readers.icon_font_scripts(page) == ["_static/scripts/fontawesome.js"]
 
 
-def test_mathjax_without_maths_or_not_deferred_is_reported(tmp_path) -> None:
+def test_mathjax_without_maths_or_not_deferred_is_reported(tmp_path: Path) -> None:
     needless = page_with_head(
         tmp_path, "a.html", '<script defer src="_static/mathjax/tex-chtml.js"></script>'
     )
@@ -166,7 +174,9 @@ def test_mathjax_without_maths_or_not_deferred_is_reported(tmp_path) -> None:
     assert "no MathJax" in readers.mathjax_problems(missing)[0]
 
 
-def test_search_index_outside_search_page_or_blocking_is_reported(tmp_path) -> None:
+def test_search_index_outside_search_page_or_blocking_is_reported(
+    tmp_path: Path,
+) -> None:
     index = page_with_head(
         tmp_path, "index.html", '<script src="searchindex.js"></script>'
     )
@@ -178,7 +188,7 @@ def test_search_index_outside_search_page_or_blocking_is_reported(tmp_path) -> N
 
 
 def test_missing_canonical_description_open_graph_favicon_are_reported(
-    tmp_path,
+    tmp_path: Path,
 ) -> None:
     base = "https://example.invalid/labcode/"
     bare = page_with_head(tmp_path, "topics/a.html")
@@ -206,7 +216,7 @@ def test_missing_canonical_description_open_graph_favicon_are_reported(
 
 
 def test_page_missing_from_sitemap_and_robots_without_sitemap_are_reported(
-    tmp_path,
+    tmp_path: Path,
 ) -> None:
     base = "https://example.invalid/labcode/"
     a = page_with_head(tmp_path, "a.html")
@@ -224,7 +234,7 @@ def test_page_missing_from_sitemap_and_robots_without_sitemap_are_reported(
     ]
 
 
-def test_asset_escaping_the_prefix_or_missing_is_reported(tmp_path) -> None:
+def test_asset_escaping_the_prefix_or_missing_is_reported(tmp_path: Path) -> None:
     page = page_with_head(
         tmp_path,
         "index.html",
@@ -241,7 +251,7 @@ def test_asset_escaping_the_prefix_or_missing_is_reported(tmp_path) -> None:
     assert any("missing.css -> 404" in p for p in problems)
 
 
-def test_heavy_page_exceeds_the_byte_budget(tmp_path, browser) -> None:
+def test_heavy_page_exceeds_the_byte_budget(tmp_path: Path, browser: Browser) -> None:
     noise = base64.b64encode(random.Random(0).randbytes(450_000))  # incompressible
     (tmp_path / "heavy.js").write_bytes(b"var x='" + noise + b"';")
     page_with_head(tmp_path, "index.html", '<script defer src="heavy.js"></script>')
@@ -250,7 +260,7 @@ def test_heavy_page_exceeds_the_byte_budget(tmp_path, browser) -> None:
     assert weight > readers.BUDGET_BYTES
 
 
-def test_axe_reports_serious_violations(tmp_path, browser) -> None:
+def test_axe_reports_serious_violations(tmp_path: Path, browser: Browser) -> None:
     page_with_head(
         tmp_path,
         "index.html",
@@ -268,7 +278,7 @@ def test_axe_reports_serious_violations(tmp_path, browser) -> None:
     assert result.count("critical") + result.count("serious") >= 3
 
 
-def test_lighthouse_reports_scores_below_the_thresholds(tmp_path) -> None:
+def test_lighthouse_reports_scores_below_the_thresholds(tmp_path: Path) -> None:
     page_with_head(
         tmp_path,
         "index.html",
@@ -283,10 +293,10 @@ def test_lighthouse_reports_scores_below_the_thresholds(tmp_path) -> None:
 
 
 # ------------------------------------------------------------------ phone (issue 20)
-def png(width, height, dpi=96.0):
+def png(width: int, height: int, dpi: float = 96.0) -> bytes:
     """A blank PNG of the given size and resolution."""
 
-    def chunk(kind, body):
+    def chunk(kind: bytes, body: bytes) -> bytes:
         crc = zlib.crc32(kind + body) & 0xFFFFFFFF
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
 
@@ -301,14 +311,14 @@ def png(width, height, dpi=96.0):
     )
 
 
-def test_png_natural_size_reads_the_dpi(tmp_path) -> None:
+def test_png_natural_size_reads_the_dpi(tmp_path: Path) -> None:
     (tmp_path / "a.png").write_bytes(png(200, 100, dpi=192))
     assert readers.png_size(tmp_path / "a.png")[:2] == (200, 100)
     assert round(readers.natural_css_width(tmp_path / "a.png")) == 100
 
 
 def test_wide_page_wide_figure_bad_alt_and_unlinked_figure_are_reported(
-    tmp_path, browser
+    tmp_path: Path, browser: Browser
 ) -> None:
     (tmp_path / "wide.png").write_bytes(png(1200, 300))
     page_with_head(
@@ -345,7 +355,7 @@ def test_wide_page_wide_figure_bad_alt_and_unlinked_figure_are_reported(
 
 
 def test_figure_on_a_dark_background_in_dark_mode_is_reported(
-    tmp_path, browser
+    tmp_path: Path, browser: Browser
 ) -> None:
     (tmp_path / "f.png").write_bytes(png(100, 50))
     page_with_head(
@@ -364,7 +374,7 @@ def test_figure_on_a_dark_background_in_dark_mode_is_reported(
 
 
 def test_two_search_fields_or_one_outside_the_header_are_reported(
-    tmp_path, browser
+    tmp_path: Path, browser: Browser
 ) -> None:
     page_with_head(
         tmp_path,
