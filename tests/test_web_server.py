@@ -20,7 +20,9 @@ import sys
 import threading
 import time
 import types
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,6 +37,8 @@ from labcode.web.server import LabcodeWorker
 KEYS = "writer-key:write,reader-key:read"
 WRITE = {"Authorization": "Bearer writer-key"}
 READ = {"Authorization": "Bearer reader-key"}
+# The module's server: its port and a TLS context that trusts its certificate.
+Server = tuple[int, ssl.SSLContext]
 
 
 def start(
@@ -71,7 +75,7 @@ def stop(process: subprocess.Popen[str]) -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("server")
     process, port = start(
         tmp, "--read-timeout", "2", "--threads", "8", "--max-connections", "120"
@@ -81,12 +85,14 @@ def server(tmp_path_factory):
     assert stop(process) == 0
 
 
-def tls_socket(port, context, timeout=10.0):
+def tls_socket(
+    port: int, context: ssl.SSLContext, timeout: float = 10.0
+) -> ssl.SSLSocket:
     raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     return context.wrap_socket(raw, server_hostname="localhost")
 
 
-def read_response(sock) -> tuple[int, dict[str, str], bytes]:
+def read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
     """Read one HTTP/1.1 response (Content-Length framed, or up to EOF)."""
     data = b""
     while b"\r\n\r\n" not in data:
@@ -97,7 +103,7 @@ def read_response(sock) -> tuple[int, dict[str, str], bytes]:
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split()[1])
-    headers = {}
+    headers: dict[str, str] = {}
     for line in lines[1:]:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
@@ -110,16 +116,20 @@ def read_response(sock) -> tuple[int, dict[str, str], bytes]:
     return status, headers, body
 
 
-def exchange(port, context, request: bytes) -> tuple[int, dict[str, str], bytes]:
+def exchange(
+    port: int, context: ssl.SSLContext, request: bytes
+) -> tuple[int, dict[str, str], bytes]:
     with tls_socket(port, context) as sock:
         sock.sendall(request)
         return read_response(sock)
 
 
-def assert_problem(status, headers, body, expected):
+def assert_problem(
+    status: int, headers: dict[str, str], body: bytes, expected: int
+) -> dict[str, Any]:
     assert status == expected, body
     assert headers["content-type"] == "application/problem+json"
-    problem = json.loads(body)
+    problem: dict[str, Any] = json.loads(body)
     assert problem["status"] == expected
     assert problem["title"]
     assert problem["detail"]
@@ -127,7 +137,12 @@ def assert_problem(status, headers, body, expected):
     return problem
 
 
-def get(port, context, path="/v1/users", headers=READ):
+def get(
+    port: int,
+    context: ssl.SSLContext,
+    path: str = "/v1/users",
+    headers: dict[str, str] = READ,
+) -> tuple[int, bytes]:
     connection = http.client.HTTPSConnection(
         "localhost", port, context=context, timeout=10
     )
@@ -140,7 +155,7 @@ def get(port, context, path="/v1/users", headers=READ):
 
 
 # ------------------------------------------------------------------ happy path
-def test_keep_alive_serves_many_requests_on_one_connection(server) -> None:
+def test_keep_alive_serves_many_requests_on_one_connection(server: Server) -> None:
     port, context = server
     connection = http.client.HTTPSConnection(
         "localhost", port, context=context, timeout=10
@@ -187,7 +202,9 @@ def test_keep_alive_serves_many_requests_on_one_connection(server) -> None:
     ],
     ids=["long-header", "many-headers", "long-uri", "http-3", "garbage", "bad-header"],
 )
-def test_server_layer_errors_are_problems(server, request_bytes, status) -> None:
+def test_server_layer_errors_are_problems(
+    server: Server, request_bytes: bytes, status: int
+) -> None:
     port, context = server
     assert_problem(*exchange(port, context, request_bytes), status)
 
@@ -204,7 +221,7 @@ def test_server_layer_errors_are_problems(server, request_bytes, status) -> None
     ],
     ids=["missing", "foreign", "duplicated", "invalid", "localhost", "ip-with-port"],
 )
-def test_host_header(server, host_lines, status) -> None:
+def test_host_header(server: Server, host_lines: bytes, status: int) -> None:
     port, context = server
     request = (
         b"GET /v1/users HTTP/1.1\r\n"
@@ -221,7 +238,7 @@ def test_host_header(server, host_lines, status) -> None:
         assert problem["type"].endswith(("bad-host", "bad-request"))
 
 
-def test_chunked_body_over_the_limit_is_413_not_truncated(server) -> None:
+def test_chunked_body_over_the_limit_is_413_not_truncated(server: Server) -> None:
     port, context = server
     payload = json.dumps(
         {"name": "A" * 10, "email": "big@example.org", "pad": "x" * 70000}
@@ -247,7 +264,7 @@ def test_chunked_body_over_the_limit_is_413_not_truncated(server) -> None:
     assert "big@example.org" not in listing.decode()
 
 
-def test_small_chunked_body_is_accepted(server) -> None:
+def test_small_chunked_body_is_accepted(server: Server) -> None:
     port, context = server
     body = json.dumps({"name": "Chunk", "email": "chunk@example.org"}).encode()
     request = (
@@ -261,7 +278,7 @@ def test_small_chunked_body_is_accepted(server) -> None:
 
 
 # ------------------------------------------------------------------ hostile clients
-def test_slow_clients_get_408_and_others_are_served(server) -> None:
+def test_slow_clients_get_408_and_others_are_served(server: Server) -> None:
     """12 clients sending a request a byte at a time, more than the 8 threads."""
     port, context = server
     slow = [tls_socket(port, context) for _ in range(12)]
@@ -290,7 +307,7 @@ def test_slow_clients_get_408_and_others_are_served(server) -> None:
 
 
 @pytest.mark.parametrize("split", [20, 150], ids=["in-the-head", "in-the-body"])
-def test_slow_requests_hold_no_thread(tmp_path, split) -> None:
+def test_slow_requests_hold_no_thread(tmp_path: Path, split: int) -> None:
     """4 clients stalled mid-request, 2 threads, a 30 s deadline: others are served.
 
     Were a stalled head or body read in a thread, both threads would be held
@@ -330,7 +347,7 @@ def test_slow_requests_hold_no_thread(tmp_path, split) -> None:
     assert sorted(answers) == [201, 409, 409, 409]  # one user, then the same email
 
 
-def test_silent_connections_never_block_others(server) -> None:
+def test_silent_connections_never_block_others(server: Server) -> None:
     port, context = server
     silent = [
         socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(40)
@@ -344,7 +361,7 @@ def test_silent_connections_never_block_others(server) -> None:
     assert statuses == [200] * 10
 
 
-def test_a_connection_without_a_handshake_is_closed(server) -> None:
+def test_a_connection_without_a_handshake_is_closed(server: Server) -> None:
     port, _ = server
     with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
         assert (
@@ -352,7 +369,7 @@ def test_a_connection_without_a_handshake_is_closed(server) -> None:
         )  # closed by the server (keep-alive timeout), not hung
 
 
-def test_plain_http_to_the_tls_port_is_refused(server) -> None:
+def test_plain_http_to_the_tls_port_is_refused(server: Server) -> None:
     port, _ = server
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(b"GET /v1/users HTTP/1.1\r\nHost: localhost\r\n\r\n")
@@ -362,7 +379,7 @@ def test_plain_http_to_the_tls_port_is_refused(server) -> None:
 @pytest.mark.filterwarnings(
     "ignore:ssl.TLSVersion.TLSv1_1 is deprecated:DeprecationWarning"
 )
-def test_tls_1_1_refused_1_2_accepted(server) -> None:
+def test_tls_1_1_refused_1_2_accepted(server: Server) -> None:
     port, context = server
     old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     old.check_hostname = False
@@ -382,13 +399,13 @@ def test_tls_1_1_refused_1_2_accepted(server) -> None:
         assert sock.version() == "TLSv1.3"
 
 
-def test_excess_connections_are_refused_at_once(tmp_path) -> None:
+def test_excess_connections_are_refused_at_once(tmp_path: Path) -> None:
     process, port = start(tmp_path, "--max-connections", "5", "--threads", "2")
     context = ssl.create_default_context(cafile=str(tmp_path / "tls" / "ca.pem"))
     # Handshaken, so certainly accepted and counted by the worker.
     held = [tls_socket(port, context) for _ in range(5)]
 
-    def one_more():
+    def one_more() -> bytes:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as extra:
             return extra.recv(1)
 
@@ -404,7 +421,7 @@ def test_excess_connections_are_refused_at_once(tmp_path) -> None:
 
 
 # ------------------------------------------------------------------ SIGTERM
-def test_sigterm_finishes_in_flight_requests_then_exits_0(tmp_path) -> None:
+def test_sigterm_finishes_in_flight_requests_then_exits_0(tmp_path: Path) -> None:
     process, port = start(tmp_path)
     context = ssl.create_default_context(cafile=str(tmp_path / "tls" / "ca.pem"))
     body = json.dumps({"name": "Late", "email": "late@example.org"}).encode()
@@ -441,7 +458,9 @@ def test_sigterm_finishes_in_flight_requests_then_exits_0(tmp_path) -> None:
     ],
     ids=["missing-dir", "memory-with-workers", "no-threads"],
 )
-def test_startup_errors_are_one_line(tmp_path, args, message) -> None:
+def test_startup_errors_are_one_line(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
     env = {**os.environ, "LABCODE_API_KEYS": KEYS}
     done = subprocess.run(
         [
@@ -466,7 +485,7 @@ def test_startup_errors_are_one_line(tmp_path, args, message) -> None:
 
 
 # ------------------------------------------------------------------ durability
-def test_kill_9_during_writes_loses_no_acknowledged_user(tmp_path) -> None:
+def test_kill_9_during_writes_loses_no_acknowledged_user(tmp_path: Path) -> None:
     """Every 201 the clients saw is in the database after SIGKILL, which is intact."""
     env = {**os.environ, "LABCODE_API_KEYS": KEYS}
     db = tmp_path / "users.db"
@@ -497,7 +516,7 @@ def test_kill_9_during_writes_loses_no_acknowledged_user(tmp_path) -> None:
     lock = threading.Lock()
     stop_writing = threading.Event()
 
-    def writer(w) -> None:
+    def writer(w: int) -> None:
         for i in range(400):  # bounded; stopped by the kill long before
             if stop_writing.is_set():
                 return
