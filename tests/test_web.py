@@ -11,36 +11,45 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 # labcode.web needs the `web` extra; `nox -s core` runs without it.
 pytest.importorskip("flask", reason="needs the web extra: pip install 'labcode[web]'")
 
+from flask.testing import FlaskClient
 from werkzeug.serving import make_server
+from werkzeug.test import TestResponse
 
 from labcode.web import create_app
 from labcode.web.app import MAX_BODY_BYTES, MAX_JSON_DEPTH, parse_api_keys
-from labcode.web.tls import make_self_signed, server_context
+from labcode.web.tls import CertificateFiles, make_self_signed, server_context
 
 WRITE = {"Authorization": "Bearer writer-key"}
 READ = {"Authorization": "Bearer reader-key"}
 KEYS = "writer-key:write,reader-key:read"
+# A TLS test server: its base URL and port.
+TLSServer = tuple[str, int]
 
 
 @pytest.fixture
-def client():
+def client() -> FlaskClient:
     return create_app(api_keys=KEYS).test_client()
 
 
-def create(client, name="Ada", email="ada@example.org"):
+def create(
+    client: FlaskClient, name: str = "Ada", email: str = "ada@example.org"
+) -> TestResponse:
     return client.post("/v1/users", json={"name": name, "email": email}, headers=WRITE)
 
 
-def problem(response, status):
+def problem(response: TestResponse, status: int) -> dict[str, Any]:
     assert response.status_code == status
     assert response.mimetype == "application/problem+json"
-    body = response.get_json(force=True)
+    body: dict[str, Any] = response.get_json(force=True)
     assert body["status"] == status
     assert body["type"].startswith("https://labcode.invalid/problems/")
     assert body["title"]
@@ -49,7 +58,7 @@ def problem(response, status):
 
 
 # ------------------------------------------------------------------ the resource
-def test_create_and_read_back(client) -> None:
+def test_create_and_read_back(client: FlaskClient) -> None:
     r = create(client)
     assert r.status_code == 201
     user = r.get_json()
@@ -66,7 +75,7 @@ def test_create_and_read_back(client) -> None:
     assert got.headers["Strict-Transport-Security"].startswith("max-age=")
 
 
-def test_paging_with_links(client) -> None:
+def test_paging_with_links(client: FlaskClient) -> None:
     for i in range(45):
         assert create(client, f"user {i}", f"u{i}@example.org").status_code == 201
     first = client.get("/v1/users", headers=READ)
@@ -94,7 +103,7 @@ def test_paging_with_links(client) -> None:
     problem(client.get("/v1/users?limit=ten", headers=READ), 400)
 
 
-def test_etag_flows(client) -> None:
+def test_etag_flows(client: FlaskClient) -> None:
     tag = create(client).headers["ETag"]
     not_modified = client.get("/v1/users/1", headers={**READ, "If-None-Match": tag})
     assert not_modified.status_code == 304
@@ -119,7 +128,7 @@ def test_etag_flows(client) -> None:
     problem(client.delete("/v1/users/1", headers={**WRITE, "If-Match": tag}), 412)
 
 
-def test_put_replaces_and_is_idempotent(client) -> None:
+def test_put_replaces_and_is_idempotent(client: FlaskClient) -> None:
     create(client)
     body = {"name": "Grace", "email": "grace@example.org"}
     first = client.put("/v1/users/1", json=body, headers=WRITE)
@@ -127,13 +136,13 @@ def test_put_replaces_and_is_idempotent(client) -> None:
     assert first.status_code == second.status_code == 200
     assert first.get_json() == second.get_json()  # same state, same updatedAt
     assert first.headers["ETag"] == second.headers["ETag"]
-    body = problem(
+    refused = problem(
         client.put("/v1/users/1", json={"name": "Only name"}, headers=WRITE), 422
     )
-    assert {"field": "email", "problem": "required"} in body["errors"]
+    assert {"field": "email", "problem": "required"} in refused["errors"]
 
 
-def test_patch_with_merge_patch(client) -> None:
+def test_patch_with_merge_patch(client: FlaskClient) -> None:
     create(client)
     r = client.patch(
         "/v1/users/1",
@@ -152,7 +161,7 @@ def test_patch_with_merge_patch(client) -> None:
     problem(nulled, 422)
 
 
-def test_delete_then_404(client) -> None:
+def test_delete_then_404(client: FlaskClient) -> None:
     create(client)
     deleted = client.delete("/v1/users/1", headers=WRITE)
     assert deleted.status_code == 204
@@ -162,7 +171,7 @@ def test_delete_then_404(client) -> None:
 
 
 # ------------------------------------------------------------------ errors
-def test_auth_errors(client) -> None:
+def test_auth_errors(client: FlaskClient) -> None:
     body = problem(client.get("/v1/users"), 401)
     assert "Bearer" in body["detail"]
     r = client.get("/v1/users", headers={"Authorization": "Bearer nope"})
@@ -220,13 +229,15 @@ def test_auth_errors(client) -> None:
         "too-large",
     ],
 )
-def test_body_errors(client, kwargs, status, field_problem) -> None:
+def test_body_errors(
+    client: FlaskClient, kwargs: dict[str, Any], status: int, field_problem: str | None
+) -> None:
     body = problem(client.post("/v1/users", headers=WRITE, **kwargs), status)
     if field_problem:
         assert field_problem in body["errors"]
 
 
-def test_accept_is_honoured(client) -> None:
+def test_accept_is_honoured(client: FlaskClient) -> None:
     problem(client.get("/v1/users", headers={**READ, "Accept": "text/html"}), 406)
     assert (
         client.get("/v1/users", headers={**READ, "Accept": "application/*"}).status_code
@@ -235,7 +246,7 @@ def test_accept_is_honoured(client) -> None:
     assert client.get("/v1/users", headers={**READ, "Accept": "*/*"}).status_code == 200
 
 
-def test_conflict_405_and_unknown_paths(client) -> None:
+def test_conflict_405_and_unknown_paths(client: FlaskClient) -> None:
     create(client)
     body = problem(create(client, "Other Ada", "ADA@example.org"), 409)
     assert "already exists" in body["detail"]
@@ -254,7 +265,7 @@ def test_concurrent_writers_lose_nothing() -> None:
     app = create_app(api_keys=KEYS)
     failures = []
 
-    def writer(t) -> None:
+    def writer(t: int) -> None:
         c = app.test_client()
         for i in range(250):
             r = c.post(
@@ -280,7 +291,7 @@ def test_concurrent_writers_lose_nothing() -> None:
     assert len(seen) == 2000
 
 
-def test_keys_are_hashed_and_validated(monkeypatch) -> None:
+def test_keys_are_hashed_and_validated(monkeypatch: pytest.MonkeyPatch) -> None:
     keys = parse_api_keys({"secret": "read"})
     assert "secret" not in keys
     assert list(keys.values()) == ["read"]
@@ -301,7 +312,7 @@ def test_keys_are_hashed_and_validated(monkeypatch) -> None:
     )
 
 
-def test_file_database_persists(tmp_path) -> None:
+def test_file_database_persists(tmp_path: Path) -> None:
     path = str(tmp_path / "users.db")
     create(create_app(db=path, api_keys=KEYS).test_client())
     again = create_app(db=path, api_keys=KEYS).test_client()
@@ -310,12 +321,12 @@ def test_file_database_persists(tmp_path) -> None:
 
 # ------------------------------------------------------------------ real TLS on loopback
 @pytest.fixture(scope="module")
-def certs(tmp_path_factory):
+def certs(tmp_path_factory: pytest.TempPathFactory) -> CertificateFiles:
     return make_self_signed(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture
-def tls_server(certs):
+def tls_server(certs: CertificateFiles) -> Iterator[TLSServer]:
     app = create_app(api_keys=KEYS)
     server = make_server(
         "127.0.0.1",
@@ -331,11 +342,11 @@ def tls_server(certs):
     server.server_close()
 
 
-def trusting(certs):
+def trusting(certs: CertificateFiles) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(certs.ca_cert))
 
 
-def test_https_round_trip(tls_server, certs) -> None:
+def test_https_round_trip(tls_server: TLSServer, certs: CertificateFiles) -> None:
     base, _ = tls_server
     request = urllib.request.Request(
         base + "/v1/users",
@@ -353,7 +364,7 @@ def test_https_round_trip(tls_server, certs) -> None:
         assert json.load(response)["total"] == 1
 
 
-def test_untrusting_client_fails_verification(tls_server) -> None:
+def test_untrusting_client_fails_verification(tls_server: TLSServer) -> None:
     base, _ = tls_server
     with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
         urllib.request.urlopen(base + "/v1/users", context=ssl.create_default_context())
@@ -362,7 +373,7 @@ def test_untrusting_client_fails_verification(tls_server) -> None:
 @pytest.mark.filterwarnings(
     "ignore:ssl.TLSVersion.TLSv1_1 is deprecated:DeprecationWarning"
 )
-def test_tls_1_1_refused(tls_server, certs) -> None:
+def test_tls_1_1_refused(tls_server: TLSServer, certs: CertificateFiles) -> None:
     _, port = tls_server
     context = trusting(certs)
     context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
@@ -377,11 +388,11 @@ def test_tls_1_1_refused(tls_server, certs) -> None:
     )
 
 
-def test_plain_http_refused(tls_server) -> None:
+def test_plain_http_refused(tls_server: TLSServer) -> None:
     _, port = tls_server
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
 
-    def plain_get():
+    def plain_get() -> http.client.HTTPResponse:
         connection.request("GET", "/v1/users", headers=READ)
         return connection.getresponse()
 
@@ -395,13 +406,13 @@ def test_plain_http_refused(tls_server) -> None:
     connection.close()
 
 
-def test_key_file_permissions(certs) -> None:
+def test_key_file_permissions(certs: CertificateFiles) -> None:
     assert stat.S_IMODE(certs.key.stat().st_mode) == 0o600
     assert certs.ca_cert.read_text().startswith("-----BEGIN CERTIFICATE-----")
 
 
 # ------------------------------------------------------------------ the command line
-def test_cli_serves_and_stops_on_sigterm(tmp_path) -> None:
+def test_cli_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     env = {**os.environ, "LABCODE_API_KEYS": KEYS}
     process = subprocess.Popen(
         [
@@ -451,7 +462,7 @@ def test_cli_serves_and_stops_on_sigterm(tmp_path) -> None:
     ],
     ids=["no-tls", "no-key", "bad-port", "missing-cert"],
 )
-def test_cli_errors(args, message, tmp_path) -> None:
+def test_cli_errors(args: list[str], message: str, tmp_path: Path) -> None:
     env = {**os.environ, "LABCODE_API_KEYS": KEYS}
     done = subprocess.run(
         [sys.executable, "-m", "labcode.web", *args],
@@ -466,7 +477,7 @@ def test_cli_errors(args, message, tmp_path) -> None:
     assert message in done.stderr
 
 
-def test_cli_without_keys(tmp_path) -> None:
+def test_cli_without_keys(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "LABCODE_API_KEYS"}
     done = subprocess.run(
         [
@@ -489,7 +500,7 @@ def test_cli_without_keys(tmp_path) -> None:
 
 
 # ------------------------------------------------------------------ HTTP semantics
-def test_head_never_changes_anything(client) -> None:
+def test_head_never_changes_anything(client: FlaskClient) -> None:
     create(client)
     before = client.get("/v1/users/1", headers=READ)
     r = client.open(
@@ -505,7 +516,7 @@ def test_head_never_changes_anything(client) -> None:
     assert client.head("/v1/users", headers=READ).status_code == 200
 
 
-def test_options_and_allow(client) -> None:
+def test_options_and_allow(client: FlaskClient) -> None:
     r = client.options("/v1/users")
     assert r.status_code == 204
     assert "Content-Type" not in r.headers
@@ -531,14 +542,14 @@ def test_options_and_allow(client) -> None:
 
 
 @pytest.mark.parametrize("path", ["//v1/users", "/v1//users", "/v1/users/", "/v1"])
-def test_no_redirects_only_problems(client, path) -> None:
+def test_no_redirects_only_problems(client: FlaskClient, path: str) -> None:
     # PATH_INFO set directly: the test client would read "//v1" as a host name
     r = client.get("/", headers=READ, environ_overrides={"PATH_INFO": path})
     problem(r, 404)
     assert "Location" not in r.headers
 
 
-def test_openapi_is_served(client) -> None:
+def test_openapi_is_served(client: FlaskClient) -> None:
     r = client.get("/v1/openapi.json")
     assert r.status_code == 200
     spec = r.get_json()
@@ -561,13 +572,13 @@ def test_openapi_is_served(client) -> None:
         "99999999999999999999",
     ],
 )
-def test_only_ascii_digits_name_a_user(client, raw_id) -> None:
+def test_only_ascii_digits_name_a_user(client: FlaskClient, raw_id: str) -> None:
     create(client)
     problem(client.get(f"/v1/users/{raw_id}", headers=READ), 404)
 
 
 @pytest.mark.parametrize("value", ["\u0661", "\uff15", "5\u0660", " 5", "5 "])
-def test_paging_takes_ascii_digits_only(client, value) -> None:
+def test_paging_takes_ascii_digits_only(client: FlaskClient, value: str) -> None:
     problem(client.get("/v1/users", query_string={"limit": value}, headers=READ), 400)
     problem(client.get("/v1/users", query_string={"offset": value}, headers=READ), 400)
 
@@ -584,7 +595,7 @@ def test_paging_takes_ascii_digits_only(client, value) -> None:
     ids=["nul", "escape", "delete", "high-surrogate", "low-surrogate-in-email"],
 )
 def test_names_reject_control_characters_and_lone_surrogates(
-    client, raw, problem_text
+    client: FlaskClient, raw: bytes, problem_text: str
 ) -> None:
     r = client.post(
         "/v1/users", data=raw, content_type="application/json", headers=WRITE
@@ -594,7 +605,7 @@ def test_names_reject_control_characters_and_lone_surrogates(
     assert client.get("/v1/users", headers=READ).get_json()["total"] == 0
 
 
-def test_a_valid_surrogate_pair_is_a_character(client) -> None:
+def test_a_valid_surrogate_pair_is_a_character(client: FlaskClient) -> None:
     r = client.post(
         "/v1/users",
         data=b'{"name": "Ann \\ud83d\\ude00", "email": "ann@example.org"}',
@@ -606,7 +617,7 @@ def test_a_valid_surrogate_pair_is_a_character(client) -> None:
 
 
 @pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 100, 30_000])
-def test_deep_json_is_400(client, depth) -> None:
+def test_deep_json_is_400(client: FlaskClient, depth: int) -> None:
     body = "[" * depth + "]" * depth
     r = client.post(
         "/v1/users", data=body, content_type="application/json", headers=WRITE
@@ -614,7 +625,7 @@ def test_deep_json_is_400(client, depth) -> None:
     assert "deeper" in problem(r, 400)["detail"]
 
 
-def test_json_at_the_depth_limit_is_parsed(client) -> None:
+def test_json_at_the_depth_limit_is_parsed(client: FlaskClient) -> None:
     body = "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH
     r = client.post(
         "/v1/users", data=body, content_type="application/json", headers=WRITE
@@ -626,7 +637,7 @@ def test_json_at_the_depth_limit_is_parsed(client) -> None:
 @pytest.mark.parametrize(
     "host", ["evil.example", "localhost.evil.example", "local host", "a,b", ""]
 )
-def test_foreign_or_invalid_host_is_400(client, host) -> None:
+def test_foreign_or_invalid_host_is_400(client: FlaskClient, host: str) -> None:
     r = client.get("/v1/users", headers={**READ, "Host": host})
     assert "host" in problem(r, 400)["type"]
 
@@ -690,8 +701,10 @@ CONDITIONAL_CASES = [
 ]
 
 
-def _headers(if_match, if_none_match, tag):
-    headers = {}
+def _headers(
+    if_match: str | None, if_none_match: str | None, tag: str
+) -> dict[str, str]:
+    headers: dict[str, str] = {}
     for name, value in (("If-Match", if_match), ("If-None-Match", if_none_match)):
         if value is not None:
             headers[name] = value.replace("CURRENT", tag)
@@ -702,11 +715,15 @@ def _headers(if_match, if_none_match, tag):
     ("method", "if_match", "if_none_match", "expected"), CONDITIONAL_CASES
 )
 def test_conditional_requests_on_a_user(
-    client, method, if_match, if_none_match, expected
+    client: FlaskClient,
+    method: str,
+    if_match: str | None,
+    if_none_match: str | None,
+    expected: int,
 ) -> None:
     tag = create(client).headers["ETag"]
     before = client.get("/v1/users/1", headers=READ).get_json()
-    kwargs: dict[str, object] = {}
+    kwargs: dict[str, Any] = {}
     if method == "PUT":
         kwargs["json"] = {"name": "Changed", "email": "ada@example.org"}
     if method == "PATCH":
@@ -750,7 +767,11 @@ COLLECTION_CASES = [
     ("method", "if_match", "if_none_match", "expected"), COLLECTION_CASES
 )
 def test_conditional_requests_on_the_collection(
-    client, method, if_match, if_none_match, expected
+    client: FlaskClient,
+    method: str,
+    if_match: str | None,
+    if_none_match: str | None,
+    expected: int,
 ) -> None:
     create(client)
     tag = client.get("/v1/users", headers=READ).headers["ETag"]
@@ -768,7 +789,7 @@ def test_conditional_requests_on_the_collection(
     assert total == (2 if expected == 201 else 1)
 
 
-def test_collection_etag_changes_with_every_write(client) -> None:
+def test_collection_etag_changes_with_every_write(client: FlaskClient) -> None:
     tags = [client.get("/v1/users", headers=READ).headers["ETag"]]
     create(client)
     tags.append(client.get("/v1/users", headers=READ).headers["ETag"])
@@ -784,14 +805,14 @@ def test_collection_etag_changes_with_every_write(client) -> None:
     assert len(set(tags)) == 4
 
 
-def test_preconditions_do_not_hide_a_404_or_a_401(client) -> None:
+def test_preconditions_do_not_hide_a_404_or_a_401(client: FlaskClient) -> None:
     problem(client.get("/v1/users/5", headers={**READ, "If-Match": OTHER}), 404)
     problem(client.put("/v1/users/5", json={}, headers={**WRITE, "If-Match": "*"}), 404)
     problem(client.get("/v1/users", headers={"If-Match": OTHER}), 401)
 
 
 # ------------------------------------------------------------------ faults
-def test_read_only_database_is_503_and_reads_work(tmp_path) -> None:
+def test_read_only_database_is_503_and_reads_work(tmp_path: Path) -> None:
     path = tmp_path / "users.db"
     create(create_app(db=str(path), api_keys=KEYS).test_client())
     ro = create_app(db=f"file:{path}?mode=ro", api_keys=KEYS).test_client()
@@ -802,7 +823,7 @@ def test_read_only_database_is_503_and_reads_work(tmp_path) -> None:
     assert "Retry-After" not in r.headers  # retrying will not help
 
 
-def test_locked_database_is_503_with_retry_after(tmp_path) -> None:
+def test_locked_database_is_503_with_retry_after(tmp_path: Path) -> None:
     path = tmp_path / "users.db"
     c = create_app(db=str(path), api_keys=KEYS).test_client()
     locker = sqlite3.connect(path, isolation_level=None)
@@ -818,7 +839,7 @@ def test_locked_database_is_503_with_retry_after(tmp_path) -> None:
 
 
 @pytest.fixture
-def tiny_tmpfs(tmp_path):
+def tiny_tmpfs(tmp_path: Path) -> Iterator[Path]:
     mount = tmp_path / "small"
     mount.mkdir()
     done = subprocess.run(
@@ -832,7 +853,7 @@ def tiny_tmpfs(tmp_path):
     subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def test_full_disk_is_503_and_nothing_is_half_written(tiny_tmpfs) -> None:
+def test_full_disk_is_503_and_nothing_is_half_written(tiny_tmpfs: Path) -> None:
     path = tiny_tmpfs / "users.db"
     c = create_app(db=str(path), api_keys=KEYS).test_client()
     created, last = [], None
@@ -857,7 +878,7 @@ def test_full_disk_is_503_and_nothing_is_half_written(tiny_tmpfs) -> None:
     assert stored == created  # every 201 is there, the failed one is not
 
 
-def test_size_limited_file_is_503_and_nothing_is_half_written(tmp_path) -> None:
+def test_size_limited_file_is_503_and_nothing_is_half_written(tmp_path: Path) -> None:
     script = f"""
 import resource, signal, json
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -898,7 +919,7 @@ print(json.dumps({{"created": created, "status": last and last.status_code,
     assert stored == report["created"]
 
 
-def test_missing_directory_is_a_clear_error(tmp_path) -> None:
+def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="does not exist"):
         create_app(db=str(tmp_path / "nowhere" / "users.db"), api_keys=KEYS)
     (tmp_path / "junk.db").write_bytes(b"not a database" * 100)
@@ -906,7 +927,7 @@ def test_missing_directory_is_a_clear_error(tmp_path) -> None:
         create_app(db=str(tmp_path / "junk.db"), api_keys=KEYS)
 
 
-def test_unknown_query_parameters_are_refused(client) -> None:
+def test_unknown_query_parameters_are_refused(client: FlaskClient) -> None:
     create(client)
     assert (
         "unknown query"
@@ -921,7 +942,7 @@ def test_unknown_query_parameters_are_refused(client) -> None:
     "name",
     ["Robert'); DROP TABLE users;--", "x' OR '1'='1", '"; DELETE FROM users; --'],
 )
-def test_sql_injection_is_stored_as_text(client, name) -> None:
+def test_sql_injection_is_stored_as_text(client: FlaskClient, name: str) -> None:
     create(client)
     r = create(client, name, "bobby@example.org")
     assert r.status_code == 201
