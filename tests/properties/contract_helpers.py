@@ -214,7 +214,7 @@ class Entry:
         name: str,
         fn: Callable[..., Any],
         kwargs: dict[str, Any],
-        check: Callable[[Any], None] | None = None,
+        check: Callable[[Any], object] | None = None,
         *,
         allowed: tuple[type[BaseException], ...] = (),
         skip_if: dict[str, Callable[[Any], bool]] | None = None,

@@ -85,16 +85,16 @@ def main() -> None:
                 print(rel, json.dumps(row), flush=True)
             browser.close()
         for rel in args.lighthouse:
-            result = readers.lighthouse(site.url(rel))
-            out[rel]["lighthouse"] = result.scores
-            out[rel]["lighthouse_bytes"] = result.transferred
-            out[rel]["lighthouse_failed"] = result.failed_audits
+            scored = readers.lighthouse(site.url(rel))
+            out[rel]["lighthouse"] = scored.scores
+            out[rel]["lighthouse_bytes"] = scored.transferred
+            out[rel]["lighthouse_failed"] = scored.failed_audits
             print(
                 rel,
                 "lighthouse",
                 json.dumps(out[rel]["lighthouse"]),
-                result.transferred,
-                result.failed_audits,
+                scored.transferred,
+                scored.failed_audits,
                 flush=True,
             )
     n = len(out)

@@ -1,0 +1,3 @@
+# The tests import this helper by its bare name (pytest puts its folder on
+# sys.path); mypy checks it as tests.site.sitecheck and sees it here.
+from tests.site.sitecheck import *
