@@ -163,6 +163,18 @@ def cross_entropy(probs: ArrayLike, y: ArrayLike) -> float:
         return float(-np.mean(np.log(picked)))
 
 
+def _layer_init(
+    fan_in: object, fan_out: object, rng: object
+) -> tuple[int, int, np.random.Generator]:
+    """Check the fans (>= 1, within MAX_ELEMENTS together) and the generator."""
+    n_in = check_int(fan_in, "fan_in", minimum=1)
+    n_out = check_int(fan_out, "fan_out", minimum=1)
+    check_size(
+        n_in * n_out, "fan_in and fan_out", MAX_ELEMENTS, detail=f"{n_in} x {n_out}"
+    )
+    return n_in, n_out, check_rng(rng)
+
+
 def glorot_uniform(
     fan_in: int, fan_out: int, *, rng: object = None
 ) -> NDArray[np.float64]:
@@ -192,12 +204,7 @@ def glorot_uniform(
     >>> w.shape, bool(np.abs(w).max() <= np.sqrt(6 / 400))
     ((300, 100), True)
     """
-    n_in = check_int(fan_in, "fan_in", minimum=1)
-    n_out = check_int(fan_out, "fan_out", minimum=1)
-    check_size(
-        n_in * n_out, "fan_in and fan_out", MAX_ELEMENTS, detail=f"{n_in} x {n_out}"
-    )
-    generator = check_rng(rng)
+    n_in, n_out, generator = _layer_init(fan_in, fan_out, rng)
     bound = np.sqrt(6.0 / (n_in + n_out))
     return generator.uniform(-bound, bound, size=(n_in, n_out))
 
@@ -235,12 +242,7 @@ def he_normal(fan_in: int, fan_out: int, *, rng: object = None) -> NDArray[np.fl
     >>> w.shape, round(float(w.var() * 500 / 2), 2)  # Var(W) = 2 / fan_in
     ((500, 400), 1.0)
     """
-    n_in = check_int(fan_in, "fan_in", minimum=1)
-    n_out = check_int(fan_out, "fan_out", minimum=1)
-    check_size(
-        n_in * n_out, "fan_in and fan_out", MAX_ELEMENTS, detail=f"{n_in} x {n_out}"
-    )
-    generator = check_rng(rng)
+    n_in, n_out, generator = _layer_init(fan_in, fan_out, rng)
     return generator.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
 
 
