@@ -105,6 +105,49 @@ def test_forward_large_batch_uses_blocks_and_agrees() -> None:
         np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
 
 
+@pytest.mark.parametrize(
+    ("kernel", "pad"),
+    [
+        ((3, 3), 1),  # "same": each kernel offset is one contiguous run
+        ((5, 5), 2),  # two wrapped columns on each side
+        ((1, 1), 0),
+        ((3, 5), 2),  # W' = W (runs) but H' = H + 2: rows of pure padding
+        ((5, 3), 1),  # W' = W, H' = H - 2
+        ((3, 3), 0),  # W' < W: rectangles
+        ((2, 2), 1),  # even kernel, W' = W + 1: rectangles
+    ],
+)
+@pytest.mark.parametrize("shape", [(3, 16, 40, 40), (9, 3, 7, 6)])
+def test_forward_column_layouts_agree_with_naive(
+    kernel: tuple[int, int], pad: int, shape: tuple[int, int, int, int]
+) -> None:
+    # The fast forward pass copies each kernel offset either as one contiguous
+    # run of the flattened image (stride 1, W' = W; the wrapped-around columns
+    # zeroed afterwards) or as a rectangle; samples of 16x40x40 get one product
+    # each, written into the output, and 9 small samples share blocks (the last
+    # one partial). x is also given as a non-contiguous view.
+    x = RNG.standard_normal(shape)
+    w = RNG.standard_normal((4, shape[1], *kernel))
+    b = RNG.standard_normal(4)
+    want = conv_forward_naive(x, w, b, pad=pad)
+    np.testing.assert_allclose(
+        conv_forward(x, w, b, pad=pad), want, rtol=1e-10, atol=1e-11
+    )
+    x_t = np.ascontiguousarray(x.transpose(0, 1, 3, 2)).transpose(0, 1, 3, 2)
+    assert not x_t.flags.c_contiguous
+    np.testing.assert_allclose(
+        conv_forward(x_t, w, b, pad=pad), want, rtol=1e-10, atol=1e-11
+    )
+    # Calls reuse nothing: a second call on other data is not polluted by the first.
+    y = RNG.standard_normal(shape)
+    np.testing.assert_allclose(
+        conv_forward(y, w, b, pad=pad),
+        conv_forward_naive(y, w, b, pad=pad),
+        rtol=1e-10,
+        atol=1e-11,
+    )
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("stride", [1, 2, 3])
 def test_one_sample_blocks_agree_with_naive(

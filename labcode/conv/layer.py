@@ -4,8 +4,9 @@ The definitions (cross-correlation with stride and zero padding, the floor rule
 for the output size, the three gradients) are in the docstring of
 :mod:`labcode.conv`, which re-exports everything public here. The naive loops
 are the readable reference; the fast versions build im2col columns per sample
-(small samples grouped), fold the bias into the matrix product as a row of
-ones, and run one BLAS product per block.
+(small samples grouped; the layouts are in :mod:`labcode.conv._columns`), fold
+the bias into the matrix product as a row of ones, and run one BLAS product per
+block.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from labcode._validation import (
     check_size,
     format_shape,
 )
+from labcode.conv._columns import Columns, GridColumns, filter_matrix
 
 __all__ = [
     "conv_backward",
@@ -33,12 +35,6 @@ __all__ = [
     "conv_forward",
     "conv_forward_naive",
 ]
-
-# The fast layer builds the columns of one sample at a time (a few MB that stay
-# warm in cache between the copies and the matrix product); samples whose columns
-# take fewer bytes than this are grouped, so that tiny images still make matrix
-# products large enough for BLAS.
-_SAMPLE_BYTES = 1 << 18
 
 
 # --------------------------------------------------------------------------
@@ -126,6 +122,20 @@ def _check_dout(dout: ArrayLike, shape: tuple[int, ...]) -> FloatArray:
 _Layer = TypeVar("_Layer", bound=Callable[..., Any])
 
 
+def _all_finite(a: FloatArray) -> bool:
+    """Whether every value of `a` is finite.
+
+    ``a . a`` is finite only if every value is, and BLAS computes it in about
+    half the time of :func:`numpy.isfinite`; when it is not finite (a NaN, an
+    infinity, or finite values whose squares overflow) the values are checked
+    one by one.
+    """
+    flat = a.reshape(-1)
+    if flat.size and np.isfinite(np.dot(flat, flat)):
+        return True
+    return bool(np.all(np.isfinite(a)))
+
+
 def _overflow_checked(fn: _Layer) -> _Layer:
     """Run a layer function; refuse an overflow that finite inputs produced.
 
@@ -141,7 +151,7 @@ def _overflow_checked(fn: _Layer) -> _Layer:
         with np.errstate(over="ignore", invalid="ignore"):
             result = fn(*args, **kwargs)
         outputs = result if isinstance(result, tuple) else (result,)
-        if all(np.all(np.isfinite(o)) for o in outputs):
+        if all(_all_finite(o) for o in outputs):
             return result
         arrays = [
             a
@@ -301,153 +311,6 @@ def conv_backward_naive(
 # --------------------------------------------------------------------------
 
 
-class _Im2col:
-    """Column matrices of blocks of padded samples, and their adjoint.
-
-    The padded block is held channel-major, ``(C, B, Hp, Wp)``, in a buffer that
-    is zeroed once: each block only rewrites the interior, so the border stays
-    zero. Column row ``(i, j, k)`` holds channel ``k`` shifted by kernel offset
-    ``(i, j)``; one more row of ones multiplies the bias column of the filter
-    matrix, so the bias costs nothing beyond the matrix product.
-
-    For stride 1 the output positions are indexed on the padded grid itself
-    (``pitch`` ``Hp x Wp`` per sample): the column for offset ``(i, j)`` is then
-    one contiguous slice of the flattened block (a plain copy), and the
-    ``Wp - W'`` unused positions at the end of each row are a few per cent of
-    wasted work, cropped afterwards. For stride > 1 the columns are gathered
-    with strided copies onto the ``H' x W'`` grid, so a one-sample block's
-    product can be written straight into the output.
-
-    A block holds one sample when its columns take at least
-    :data:`_SAMPLE_BYTES`; smaller samples are grouped so that each matrix
-    product stays large enough for BLAS to run near its peak.
-    """
-
-    def __init__(
-        self,
-        shape: tuple[int, int, int, int],
-        kernel: tuple[int, int],
-        stride: int,
-        pad: int,
-        dtype: np.dtype[Any],
-    ) -> None:
-        n, c, h, w = shape
-        self.c, self.h, self.w = c, h, w
-        self.hh, self.ww = kernel
-        self.stride, self.pad = stride, pad
-        self.hp, self.wp = h + 2 * pad, w + 2 * pad
-        self.h_out = 1 + (self.hp - self.hh) // stride
-        self.w_out = 1 + (self.wp - self.ww) // stride
-        self.grid = (self.hp, self.wp) if stride == 1 else (self.h_out, self.w_out)
-        self.rows = self.hh * self.ww * c
-        size = self.grid[0] * self.grid[1]
-        per_sample = (self.rows + 1) * size * dtype.itemsize
-        self.block = max(1, min(n, _SAMPLE_BYTES // max(per_sample, 1)))
-        self.padded = np.zeros((c, self.block, self.hp, self.wp), dtype=dtype)
-        self.cols = np.empty((self.rows + 1, self.block * size), dtype=dtype)
-        self.cols[self.rows] = 1
-
-    def length(self, b: int) -> int:
-        """Return the number of column positions a block of `b` samples uses."""
-        gh, gw = self.grid
-        if self.stride == 1:
-            return (b - 1) * gh * gw + (self.h_out - 1) * gw + self.w_out
-        return b * gh * gw
-
-    def load(self, x_block: FloatArray) -> int:
-        """Copy samples into the padded buffer; fill and return the columns' length."""
-        b = x_block.shape[0]
-        p = self.pad
-        self.padded[:, :b, p : p + self.h, p : p + self.w] = x_block.transpose(
-            1, 0, 2, 3
-        )
-        n_cols = self.length(b)
-        cols = self.cols[: self.rows, :n_cols].reshape(self.hh, self.ww, self.c, n_cols)
-        s = self.stride
-        if s == 1:
-            flat = self.padded.reshape(self.c, -1)
-            for i in range(self.hh):
-                for j in range(self.ww):
-                    start = i * self.wp + j
-                    cols[i, j] = flat[:, start : start + n_cols]
-        else:
-            for i in range(self.hh):
-                for j in range(self.ww):
-                    window = self.padded[
-                        :,
-                        :b,
-                        i : i + s * (self.h_out - 1) + 1 : s,
-                        j : j + s * (self.w_out - 1) + 1 : s,
-                    ]
-                    cols[i, j] = window.reshape(self.c, n_cols)
-        return n_cols
-
-    def columns(self, n_cols: int) -> FloatArray:
-        """Return the filled ``(HH*WW*C + 1, n_cols)`` columns, ones row last."""
-        return self.cols[:, :n_cols]
-
-    def outputs(self, result: FloatArray, b: int) -> FloatArray:
-        """View a ``(F, block * grid)`` product as ``(b, F, H', W')``."""
-        gh, gw = self.grid
-        grid = result[:, : b * gh * gw].reshape(result.shape[0], b, gh, gw)
-        return grid[:, :, : self.h_out, : self.w_out].transpose(1, 0, 2, 3)
-
-    def scatter(self, dcols: FloatArray, dpad: FloatArray, b: int) -> FloatArray:
-        """Adjoint of :meth:`load`: add column gradients onto ``dpad``, view ``dx``.
-
-        ``dpad`` is a ``(C, block, Hp, Wp)`` work buffer; the returned view of
-        it is ``(b, C, H, W)``.
-        """
-        n_cols = dcols.shape[1]
-        dpad[:, :b] = 0
-        d = dcols.reshape(self.hh, self.ww, self.c, n_cols)
-        s = self.stride
-        if s == 1:
-            flat = dpad.reshape(self.c, -1)
-            for i in range(self.hh):
-                for j in range(self.ww):
-                    start = i * self.wp + j
-                    flat[:, start : start + n_cols] += d[i, j]
-        else:
-            for i in range(self.hh):
-                for j in range(self.ww):
-                    dpad[
-                        :,
-                        :b,
-                        i : i + s * (self.h_out - 1) + 1 : s,
-                        j : j + s * (self.w_out - 1) + 1 : s,
-                    ] += d[i, j].reshape(self.c, b, self.h_out, self.w_out)
-        p = self.pad
-        return dpad[:, :b, p : p + self.h, p : p + self.w].transpose(1, 0, 2, 3)
-
-    def grid_values(self, d_block: FloatArray, out: FloatArray) -> FloatArray:
-        """Lay ``(b, F, H', W')`` values onto the column grid of ``out``.
-
-        ``out`` is an ``(F, block * grid)`` buffer whose off-grid positions are
-        zero (they are never written); the filled ``(F, n_cols)`` part is
-        returned.
-        """
-        b, f = d_block.shape[:2]
-        gh, gw = self.grid
-        grid = out[:, : b * gh * gw].reshape(f, b, gh, gw)
-        grid[:, :, : self.h_out, : self.w_out] = d_block.transpose(1, 0, 2, 3)
-        return out[:, : self.length(b)]
-
-
-def _filter_matrix(w: FloatArray, b: FloatArray | None = None) -> FloatArray:
-    """``(F, HH*WW*C [+ 1])``: columns ordered like :class:`_Im2col`'s rows.
-
-    With `b`, the bias is the last column (it meets the columns' row of ones).
-    """
-    f = w.shape[0]
-    k = w[0].size
-    wmat = np.empty((f, k + (b is not None)), dtype=w.dtype)
-    wmat[:, :k] = w.transpose(0, 2, 3, 1).reshape(f, k)
-    if b is not None:
-        wmat[:, k] = b
-    return wmat
-
-
 @_overflow_checked
 def conv_forward(
     x: ArrayLike,
@@ -526,22 +389,24 @@ def conv_forward(
     bias = _bias(b, f, x_arr.dtype)
     dtype = np.result_type(x_arr.dtype, bias.dtype)
     x_arr = x_arr.astype(dtype, copy=False)
-    wmat = _filter_matrix(w_arr.astype(dtype, copy=False), bias.astype(dtype))
-    plan = _Im2col(x_arr.shape, (hh, ww), stride, pad, dtype)
+    wmat = filter_matrix(w_arr.astype(dtype, copy=False), bias.astype(dtype))
+    plan = Columns(x_arr.shape, (hh, ww), stride, pad, dtype)
     out = np.empty((n, f, plan.h_out, plan.w_out), dtype=dtype)
-    # A one-sample block on the (H', W') grid is written straight into `out`;
-    # otherwise the product lands in a work buffer and is cropped/transposed.
-    direct = plan.block == 1 and plan.stride != 1
-    result = None if direct else np.empty((f, plan.cols.shape[1]), dtype=dtype)
+    flat_out = out.reshape(n, f, plan.size)
+    # A one-sample block's product is written straight into `out`; grouped
+    # samples land in a work buffer and are transposed into place.
+    result = None if plan.block == 1 else np.empty((f, plan.cols.shape[1]), dtype)
     for start in range(0, n, plan.block):
-        block = x_arr[start : start + plan.block]
-        b_n = block.shape[0]
-        cols = plan.columns(plan.load(block))
+        cols = plan.load(x_arr[start : start + plan.block])
         if result is None:
-            np.matmul(wmat, cols, out=out[start].reshape(f, -1))
+            np.matmul(wmat, cols, out=flat_out[start])
         else:
-            np.matmul(wmat, cols, out=result[:, : cols.shape[1]])
-            out[start : start + b_n] = plan.outputs(result, b_n)
+            part = result[:, : cols.shape[1]]
+            np.matmul(wmat, cols, out=part)
+            b_n = cols.shape[1] // plan.size
+            flat_out[start : start + b_n] = part.reshape(f, b_n, plan.size).transpose(
+                1, 0, 2
+            )
     return out
 
 
@@ -614,14 +479,15 @@ def conv_backward(
     dtype = np.result_type(x_arr.dtype, d.dtype)
     x_arr = x_arr.astype(dtype, copy=False)
     d = d.astype(dtype, copy=False)
-    plan = _Im2col(x_arr.shape, (hh, ww), stride, pad, dtype)
-    wmat_t = np.ascontiguousarray(_filter_matrix(w_arr.astype(dtype, copy=False)).T)
+    wmat_t = np.ascontiguousarray(filter_matrix(w_arr.astype(dtype, copy=False)).T)
+    plan = GridColumns(x_arr.shape, (hh, ww), stride, pad, dtype)
+    rows = plan.rows
     dx = np.empty(x_arr.shape, dtype=dtype)
     # [dW | db] accumulates cols @ dout^T; the columns' row of ones gives db.
-    dwb = np.zeros((plan.rows + 1, f), dtype=dtype)
+    dwb = np.zeros((rows + 1, f), dtype=dtype)
     partial = np.empty_like(dwb)
     d_grid = np.zeros((f, plan.cols.shape[1]), dtype=dtype)
-    dcols = np.empty((plan.rows, plan.cols.shape[1]), dtype=dtype)
+    dcols = np.empty((rows, plan.cols.shape[1]), dtype=dtype)
     dpad = np.empty_like(plan.padded)
     for start in range(0, n, plan.block):
         block = x_arr[start : start + plan.block]
@@ -633,6 +499,6 @@ def conv_backward(
         dc = dcols[:, : cols.shape[1]]
         np.matmul(wmat_t, dflat, out=dc)
         dx[start : start + b_n] = plan.scatter(dc, dpad, b_n)
-    dw = dwb[: plan.rows].T.reshape(f, hh, ww, c).transpose(0, 3, 1, 2).copy()
-    db = dwb[plan.rows].copy()
+    dw = dwb[:rows].T.reshape(f, hh, ww, c).transpose(0, 3, 1, 2).copy()
+    db = dwb[rows].copy()
     return dx, dw, db
