@@ -660,6 +660,39 @@ def test_layer_overflow_from_finite_inputs_raises(layer: Callable[..., Floats]) 
     assert np.isfinite(out[0, 0, 1, 1])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layer", [conv_forward, conv_forward_naive])
+def test_overflow_check_near_the_float_limit(
+    layer: Callable[..., Floats], dtype: type[np.floating[Any]]
+) -> None:
+    # 8 filters on 1 channel of 6x6, values scaled towards the float limit: a
+    # finite result is returned exactly as float64 computes it, an overflowing
+    # one raises, NaN propagates.
+    rng = np.random.default_rng(7)
+    x = rng.uniform(-1, 1, (2, 1, 6, 6)).astype(dtype)
+    w = rng.uniform(-1, 1, (8, 1, 3, 3)).astype(dtype)
+    b = rng.uniform(-1, 1, 8).astype(dtype)
+    fmax = float(np.finfo(dtype).max)
+    # 9 products of magnitude at most scale^2 (plus the bias) per value
+    for scale in (np.sqrt(fmax / 1e4), np.sqrt(fmax / 40)):
+        xs, ws, bs = (a * dtype(scale) for a in (x, w, b))
+        got = layer(xs, ws, bs, pad=1)
+        want = conv_forward_naive(*(a.astype(np.float64) for a in (xs, ws, bs)), pad=1)
+        assert np.all(np.isfinite(got))
+        np.testing.assert_allclose(
+            got, want, rtol=1e-4 if dtype == np.float32 else 1e-10
+        )
+    big = np.full_like(x, np.sqrt(fmax) / 2)
+    with pytest.raises(ValueError, match="x, w, b must be small enough"):
+        layer(big, np.full_like(w, np.sqrt(fmax) / 2), b, pad=1)
+    # NaN propagates, as documented, without an error or a warning.
+    x_nan = x.copy()
+    x_nan[0, 0, 2, 2] = np.nan
+    out = layer(x_nan, w, b, pad=1)
+    assert np.isnan(out[0, 0, 2, 2])
+    assert np.isfinite(out[1]).all()
+
+
 @pytest.mark.parametrize("layer", [conv_backward, conv_backward_naive])
 def test_backward_overflow_from_finite_inputs_raises(
     layer: Callable[..., object],
