@@ -39,7 +39,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 from scipy import signal
-from scipy.linalg import blas
 
 from benchmarks._timing import measure, measure_interleaved, settle
 from labcode.conv import conv_backward, conv_forward, correlate2d, correlate_method
@@ -156,61 +155,12 @@ def _stages(
         for i in range(n):
             dx[i] = dpad.reshape(c, hp, wp)[:, 1 : 1 + h, 1 : 1 + w]
 
-    # float64 takes the row-split form: only the k shifted runs of one kernel
-    # row are built, on the (h + 2) x w grid, and the output is the sum of k
-    # products accumulated by BLAS (scipy's dgemm with beta = 1; here on
-    # Fortran-ordered copies of the same shapes, which it takes without copying).
-    row_cols = np.zeros((k * c, (h + 2) * w), dtype=dtype)
-    row_runs = row_cols.reshape(k, c, (h + 2) * w)
-    row_grid = row_cols.reshape(k, c, h + 2, w)
-    # the first product also takes the bias (a row of ones)
-    blocks = [rng.standard_normal((k * c + (i == 0), size)) for i in range(k)]
-    filters = [rng.standard_normal((f, k * c + (i == 0))) for i in range(k)]
-
-    def row_runs_copy() -> None:
-        for s in range(n):
-            for j in range(k):
-                shift = j - half
-                lo = max(w, w - shift)
-                hi = min(w + size, w + size - shift)
-                row_runs[j, :, lo:hi] = flat_x[s, :, lo - w + shift : hi - w + shift]
-
-    def row_wraps() -> None:
-        for _ in range(n):
-            for j in range(k):
-                if j < half:
-                    row_grid[j, ..., : half - j] = 0
-                elif j > half:
-                    row_grid[j, ..., w - (j - half) :] = 0
-
-    def row_gemms() -> None:
-        for s in range(n):
-            c_t = out[s].reshape(f, size).T
-            for i in range(k):
-                blas.dgemm(
-                    1.0,
-                    blocks[i].T,
-                    filters[i].T,
-                    beta=float(i > 0),
-                    c=c_t,
-                    overwrite_c=True,
-                )
-
-    forward: dict[str, Callable[[], object]] = (
-        {
-            f"im2col ({k} contiguous runs)": row_runs_copy,
-            "zero wrapped columns": row_wraps,
-            f"{k} GEMMs accumulated into the output": row_gemms,
-        }
-        if np.dtype(dtype) == np.float64
-        else {
-            f"im2col ({k * k} contiguous runs)": runs_copy,
+    return {
+        "forward": {
+            "im2col (9 contiguous runs)": runs_copy,
             "zero wrapped columns": wraps,
             "GEMM into the output (bias row folded in)": gemm_out,
-        }
-    )
-    return {
-        "forward": forward,
+        },
         "backward": {
             "pad copy": pad,
             "im2col (9 shifted copies)": im2col,
