@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from labcode._validation import FloatArray
-from labcode.conv import _blas
 
 # The fast layer builds the columns of one sample at a time (a few MB that stay
 # warm in cache between the copies and the matrix product); samples whose columns
@@ -179,116 +178,6 @@ class Columns:
         for wrap in self.wraps:
             wrap[:, :, :b] = 0
         return self.cols[:, : b * self.size]
-
-
-class RowColumns:
-    """Columns of one sample for a product split by kernel row (float64).
-
-    For stride 1 and "same" width (``W' = W``), the column rows ``(i, j, k)``
-    of different kernel rows ``i`` are the same data shifted by ``W``
-    positions: kernel row ``i`` at output position ``p`` reads what kernel row
-    0 reads at ``p + i W``. So only the ``WW * C`` rows ``(j, k)`` are built
-    (on the ``(H + 2 pad) x W`` grid, the pad rows zero), a third of
-    :class:`Columns`' copying for a 3x3 kernel, and the output is the sum of
-    ``HH`` products ``W_i @ cols[:, i W : i W + H' W']``, accumulated in place
-    by BLAS (:class:`labcode.conv._blas.Gemm`). The first product also takes
-    the bias, through a row of ones.
-    """
-
-    @staticmethod
-    def suits(
-        shape: tuple[int, int, int, int],
-        kernel: tuple[int, int],
-        stride: int,
-        pad: int,
-        dtype: np.dtype[Any],
-    ) -> bool:
-        """Whether a layer takes this form: float64, stride 1, ``W' = W``, ``HH > 1``.
-
-        Also only for samples whose columns would fill a block of their own
-        (smaller samples are grouped, see :class:`Columns`), and when scipy's
-        ``dgemm`` is found.
-        """
-        _, c, h, w = shape
-        hh, ww = kernel
-        w_out = w + 2 * pad - ww + 1
-        h_out = h + 2 * pad - hh + 1
-        per_sample = (hh * ww * c + 1) * h_out * w_out * dtype.itemsize
-        return (
-            dtype == np.float64
-            and stride == 1
-            and w_out == w
-            and hh > 1
-            and per_sample >= SAMPLE_BYTES
-            and _blas.available()
-        )
-
-    def __init__(
-        self,
-        shape: tuple[int, int, int, int],
-        kernel: tuple[int, int],
-        pad: int,
-        dtype: np.dtype[Any],
-    ) -> None:
-        _, c, h, w = shape
-        hh, ww = kernel
-        self.kernel, self.w = kernel, w
-        self.size = (h + 2 * pad - hh + 1) * w
-        self.rows = ww * c
-        positions = (h + 2 * pad) * w
-        self.cols = np.zeros((self.rows + 1, pitch(positions, dtype.itemsize)), dtype)
-        self.cols[self.rows] = 1
-        used = self.cols[: self.rows, :positions]
-        runs = used.reshape(ww, c, positions)
-        grid = used.reshape(ww, c, h + 2 * pad, w)
-        top = pad * w  # the image starts after `pad` rows of zeros
-        self.copies: list[tuple[FloatArray, slice]] = []
-        self.wraps: list[FloatArray] = []
-        for j in range(ww):
-            shift = j - pad
-            lo = max(top, top - shift)
-            hi = min(top + h * w, top + h * w - shift)
-            self.copies.append(
-                (runs[j, :, lo:hi], slice(lo - top + shift, hi - top + shift))
-            )
-            q = _valid_range(j, w, w, 1, pad)
-            if q.start > 0:
-                self.wraps.append(grid[j, :, :, : q.start])
-            if q.stop < w:
-                self.wraps.append(grid[j, :, :, q.stop :])
-
-    def load(self, x_sample: FloatArray) -> None:
-        """Fill the columns from one ``(C, H, W)`` sample."""
-        source = x_sample.reshape(x_sample.shape[0], -1)
-        for target, index in self.copies:
-            target[...] = source[:, index]
-        for wrap in self.wraps:
-            wrap[...] = 0
-
-    def products(self, wmat: FloatArray) -> list[tuple[FloatArray, FloatArray]]:
-        """Pair the blocks of `wmat` (see :func:`row_filter_matrix`) with the columns."""
-        hh, _ = self.kernel
-        k = self.rows
-        pairs = [(wmat[:, : k + 1], self.cols[: k + 1, : self.size])]
-        for i in range(1, hh):
-            start = i * k + 1
-            shifted = self.cols[:k, i * self.w : i * self.w + self.size]
-            pairs.append((wmat[:, start : start + k], shifted))
-        return pairs
-
-
-def row_filter_matrix(w: FloatArray, b: FloatArray) -> FloatArray:
-    """``[W_0 | b | W_1 | ... ]``: the filter blocks of each kernel row, bias after the first.
-
-    ``W_i[f, (j, k)] = w[f, k, i, j]``, matching :class:`RowColumns`' rows.
-    """
-    f, c, hh, ww = w.shape
-    blocks = w.transpose(0, 2, 3, 1).reshape(f, hh, ww * c)
-    wmat = np.empty((f, hh * ww * c + 1), dtype=w.dtype)
-    wmat[:, : ww * c] = blocks[:, 0]
-    wmat[:, ww * c] = b
-    wmat[:, ww * c + 1 :] = blocks[:, 1:].reshape(f, -1)
-    return wmat
 
 
 class GridColumns:

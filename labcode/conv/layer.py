@@ -27,14 +27,7 @@ from labcode._validation import (
     check_size,
     format_shape,
 )
-from labcode.conv import _blas
-from labcode.conv._columns import (
-    Columns,
-    GridColumns,
-    RowColumns,
-    filter_matrix,
-    row_filter_matrix,
-)
+from labcode.conv._columns import Columns, GridColumns, filter_matrix
 
 __all__ = [
     "conv_backward",
@@ -304,28 +297,6 @@ def conv_backward_naive(
 # --------------------------------------------------------------------------
 
 
-def _forward_by_kernel_rows(
-    x: FloatArray, w: FloatArray, b: FloatArray, pad: int
-) -> FloatArray:
-    """Run the fast forward pass as one accumulated product per kernel row (float64).
-
-    See :class:`labcode.conv._columns.RowColumns`: a third of the copying of
-    the one-product form for a 3x3 kernel, for three thinner products.
-    """
-    n = x.shape[0]
-    f, _, hh, ww = w.shape
-    plan = RowColumns(x.shape, (hh, ww), pad, x.dtype)
-    pairs = plan.products(row_filter_matrix(w, b))
-    out = np.empty((n, f, plan.size // x.shape[3], x.shape[3]), dtype=x.dtype)
-    gemm = _blas.Gemm()
-    for i in range(n):
-        plan.load(x[i])
-        target = out[i].reshape(f, plan.size)
-        for k, (a, cols) in enumerate(pairs):
-            gemm(a, cols, target, accumulate=k > 0)
-    return out
-
-
 @_overflow_checked
 def conv_forward(
     x: ArrayLike,
@@ -404,12 +375,8 @@ def conv_forward(
     bias = _bias(b, f, x_arr.dtype)
     dtype = np.result_type(x_arr.dtype, bias.dtype)
     x_arr = x_arr.astype(dtype, copy=False)
-    w_arr = w_arr.astype(dtype, copy=False)
-    bias = bias.astype(dtype)
-    if RowColumns.suits(x_arr.shape, (hh, ww), stride, pad, dtype):
-        return _forward_by_kernel_rows(x_arr, w_arr, bias, pad)
+    wmat = filter_matrix(w_arr.astype(dtype, copy=False), bias.astype(dtype))
     plan = Columns(x_arr.shape, (hh, ww), stride, pad, dtype)
-    wmat = filter_matrix(w_arr, bias)
     out = np.empty((n, f, plan.h_out, plan.w_out), dtype=dtype)
     flat_out = out.reshape(n, f, plan.size)
     # A one-sample block's product is written straight into `out`; grouped
