@@ -194,8 +194,7 @@ class GridColumns:
     one contiguous slice of the flattened block (a plain copy), and the
     ``Wp - W'`` unused positions at the end of each row are a few per cent of
     wasted work, cropped afterwards. For stride > 1 the columns are gathered
-    with strided copies onto the ``H' x W'`` grid, so a one-sample block's
-    product can be written straight into the output.
+    with strided copies onto the ``H' x W'`` grid.
 
     A block holds one sample when its columns take at least
     :data:`SAMPLE_BYTES`; smaller samples are grouped so that each matrix
@@ -265,12 +264,6 @@ class GridColumns:
     def columns(self, n_cols: int) -> FloatArray:
         """Return the filled ``(HH*WW*C + 1, n_cols)`` columns, ones row last."""
         return self.cols[:, :n_cols]
-
-    def outputs(self, result: FloatArray, b: int) -> FloatArray:
-        """View a ``(F, block * grid)`` product as ``(b, F, H', W')``."""
-        gh, gw = self.grid
-        grid = result[:, : b * gh * gw].reshape(result.shape[0], b, gh, gw)
-        return grid[:, :, : self.h_out, : self.w_out].transpose(1, 0, 2, 3)
 
     def scatter(self, dcols: FloatArray, dpad: FloatArray, b: int) -> FloatArray:
         """Adjoint of :meth:`load`: add column gradients onto ``dpad``, view ``dx``.
