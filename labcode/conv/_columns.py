@@ -59,6 +59,16 @@ def pitch(width: int, itemsize: int) -> int:
     return pitch
 
 
+def samples_per_block(n: int, rows: int, positions: int, itemsize: int) -> int:
+    """How many of `n` samples share one column matrix (and one product).
+
+    One, when a sample's ``rows x positions`` columns take at least
+    :data:`SAMPLE_BYTES`; smaller samples are grouped, so that each matrix
+    product stays large enough for BLAS to run near its peak.
+    """
+    return max(1, min(n, SAMPLE_BYTES // max(rows * positions * itemsize, 1)))
+
+
 def _valid_range(offset: int, size: int, n_out: int, stride: int, pad: int) -> range:
     """Output indices whose window, at kernel `offset`, reads inside the input.
 
@@ -89,9 +99,7 @@ class Columns:
     Otherwise each offset copies the rectangle of output positions whose
     window lies on the image.
 
-    A block holds one sample when its columns take at least
-    :data:`SAMPLE_BYTES`; smaller samples are grouped so that each matrix
-    product stays large enough for BLAS to run near its peak.
+    Samples are taken in blocks of :func:`samples_per_block`.
     """
 
     def __init__(
@@ -108,8 +116,7 @@ class Columns:
         self.w_out = 1 + (w + 2 * pad - ww) // stride
         self.size = self.h_out * self.w_out
         self.rows = hh * ww * c
-        per_sample = (self.rows + 1) * self.size * dtype.itemsize
-        self.block = max(1, min(n, SAMPLE_BYTES // max(per_sample, 1)))
+        self.block = samples_per_block(n, self.rows + 1, self.size, dtype.itemsize)
         width = self.block * self.size
         self.cols = np.empty((self.rows + 1, pitch(width, dtype.itemsize)), dtype)
         self.cols[self.rows] = 1
@@ -196,9 +203,7 @@ class GridColumns:
     wasted work, cropped afterwards. For stride > 1 the columns are gathered
     with strided copies onto the ``H' x W'`` grid.
 
-    A block holds one sample when its columns take at least
-    :data:`SAMPLE_BYTES`; smaller samples are grouped so that each matrix
-    product stays large enough for BLAS to run near its peak.
+    Samples are taken in blocks of :func:`samples_per_block`.
     """
 
     def __init__(
@@ -219,8 +224,7 @@ class GridColumns:
         self.grid = (self.hp, self.wp) if stride == 1 else (self.h_out, self.w_out)
         self.rows = self.hh * self.ww * c
         size = self.grid[0] * self.grid[1]
-        per_sample = (self.rows + 1) * size * dtype.itemsize
-        self.block = max(1, min(n, SAMPLE_BYTES // max(per_sample, 1)))
+        self.block = samples_per_block(n, self.rows + 1, size, dtype.itemsize)
         self.padded = np.zeros((c, self.block, self.hp, self.wp), dtype=dtype)
         width = pitch(self.block * size, dtype.itemsize)
         self.cols = np.empty((self.rows + 1, width), dtype=dtype)
