@@ -26,6 +26,11 @@ one-hot), then for each layer, from the top,
 Weights start from the uniform distribution of Glorot and Bengio [1]_;
 :func:`he_normal` gives the initialisation of He et al. [3]_ for ReLU layers.
 
+The network, :class:`MLP`, is defined here; the functions it is built from sit
+in private modules, whose public names this one re-exports: ``_functions``
+(:func:`softmax`, :func:`cross_entropy`, the hidden activations) and
+``_initialisation`` (:func:`glorot_uniform`, :func:`he_normal`).
+
 References
 ----------
 .. [1] Glorot, X. and Bengio, Y. (2010). Understanding the difficulty of training
@@ -50,7 +55,6 @@ from labcode._validation import (
     MAX_ELEMENTS,
     FloatArray,
     as_float_array,
-    as_int_array,
     as_numeric_array,
     check_choice,
     check_int,
@@ -59,6 +63,15 @@ from labcode._validation import (
     check_size,
     format_shape,
 )
+from labcode.mlp._functions import (
+    ACTIVATIONS,
+    _activate,
+    _activation_grad,
+    _check_labels,
+    cross_entropy,
+    softmax,
+)
+from labcode.mlp._initialisation import glorot_uniform, he_normal
 
 __all__ = [
     "MAX_EPOCHS",
@@ -71,204 +84,6 @@ __all__ = [
 
 #: The most epochs :meth:`MLP.fit` runs in one call.
 MAX_EPOCHS = 1_000_000
-ACTIVATIONS = ("tanh", "relu", "sigmoid")
-
-
-def softmax(z: ArrayLike) -> FloatArray:
-    r"""Row-wise softmax, :math:`e^{z_c} / \sum_j e^{z_j}`, stable for large logits.
-
-    The row maximum is subtracted first (the result does not change, since it
-    cancels between numerator and denominator), so no exponential overflows.
-
-    Parameters
-    ----------
-    z : (K,) or (N, K) array_like
-        Logits; a 1-D input is one row.
-
-    Returns
-    -------
-    ndarray
-        Same shape; each row is positive and sums to 1.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from labcode.mlp import softmax
-    >>> softmax([0.0, np.log(3.0)])
-    array([0.25, 0.75])
-    >>> softmax([[1000.0, 1000.0]])  # a naive exp(1000) overflows
-    array([[0.5, 0.5]])
-    """
-    arr = as_float_array(z, "z", ndim=(1, 2), layout="(K,) or (N, K)")
-    shifted: FloatArray = arr - np.max(arr, axis=-1, keepdims=True)
-    np.exp(shifted, out=shifted)
-    shifted /= np.sum(shifted, axis=-1, keepdims=True)
-    return shifted
-
-
-def _check_labels(y: ArrayLike, n: int, n_classes: int) -> NDArray[np.intp]:
-    arr = as_int_array(
-        y,
-        "y",
-        ndim=1,
-        layout="(N,) integer class labels",
-        allow_empty=True,
-        minimum=0,
-        maximum=n_classes - 1,
-        what=f"class labels ({n_classes} classes)",
-    )
-    if arr.shape[0] != n:
-        msg = f"y must have one label per sample: X or probs has {n} rows, y has {arr.shape[0]}"
-        raise ValueError(msg)
-    return arr
-
-
-def cross_entropy(probs: ArrayLike, y: ArrayLike) -> float:
-    r"""Mean negative log-likelihood of the true classes, :math:`-\frac1N\sum_i \log p_{i,y_i}`.
-
-    Parameters
-    ----------
-    probs : (N, K) array_like
-        Predicted class probabilities, each row summing to 1.
-    y : (N,) array_like of int
-        True classes in ``0..K-1``.
-
-    Returns
-    -------
-    float
-        ``inf`` if a true class has probability 0.
-
-    Raises
-    ------
-    ValueError
-        If `probs` is not 2-D, has entries outside [0, 1] or rows that do not
-        sum to 1, or if `y` does not match.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from labcode.mlp import cross_entropy
-    >>> round(
-    ...     cross_entropy([[0.5, 0.5], [0.9, 0.1]], [1, 0]), 6
-    ... )  # (log 2 - log 0.9) / 2
-    0.399254
-    """
-    p = as_float_array(probs, "probs", ndim=2, layout="(N, K)")
-    if np.any(p < 0) or np.any(p > 1) or not np.allclose(p.sum(axis=1), 1.0, atol=1e-6):
-        msg = "probs must hold probabilities: entries in [0, 1], each row summing to 1"
-        raise ValueError(msg)
-    labels = _check_labels(y, p.shape[0], p.shape[1])
-    picked = p[np.arange(p.shape[0]), labels]
-    with np.errstate(divide="ignore"):
-        return float(-np.mean(np.log(picked)))
-
-
-def _layer_init(
-    fan_in: object, fan_out: object, rng: object
-) -> tuple[int, int, np.random.Generator]:
-    """Check the fans (>= 1, within MAX_ELEMENTS together) and the generator."""
-    n_in = check_int(fan_in, "fan_in", minimum=1)
-    n_out = check_int(fan_out, "fan_out", minimum=1)
-    check_size(
-        n_in * n_out, "fan_in and fan_out", MAX_ELEMENTS, detail=f"{n_in} x {n_out}"
-    )
-    return n_in, n_out, check_rng(rng)
-
-
-def glorot_uniform(
-    fan_in: int, fan_out: int, *, rng: object = None
-) -> NDArray[np.float64]:
-    r"""Weights drawn from :math:`U(-b, b)`, :math:`b = \sqrt{6 / (n_{in} + n_{out})}`.
-
-    Glorot and Bengio [1]_ chose the bound so that the variance of the weights,
-    :math:`b^2/3 = 2/(n_{in} + n_{out})`, keeps the variance of the activations
-    (forward) and of the gradients (backward) roughly constant across layers of a
-    tanh network.
-
-    Parameters
-    ----------
-    fan_in, fan_out : int
-        Units in the layer below and above, >= 1.
-    rng : None, int or numpy.random.Generator, optional
-        Source of randomness.
-
-    Returns
-    -------
-    (fan_in, fan_out) ndarray of float64
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from labcode.mlp import glorot_uniform
-    >>> w = glorot_uniform(300, 100, rng=0)
-    >>> w.shape, bool(np.abs(w).max() <= np.sqrt(6 / 400))
-    ((300, 100), True)
-    """
-    n_in, n_out, generator = _layer_init(fan_in, fan_out, rng)
-    bound = np.sqrt(6.0 / (n_in + n_out))
-    return generator.uniform(-bound, bound, size=(n_in, n_out))
-
-
-def he_normal(fan_in: int, fan_out: int, *, rng: object = None) -> NDArray[np.float64]:
-    r"""Weights drawn from :math:`N(0, 2 / n_{in})`, the initialisation for ReLU layers.
-
-    A ReLU passes half of a symmetric input and zeroes the rest, so it halves
-    the second moment of what goes through it. He et al. [3]_ compensate with
-    twice the variance of LeCun's :math:`1 / n_{in}`: then
-    :math:`E[z^2]` of the pre-activations stays the same from layer to layer in
-    a deep ReLU network (forward). Only the fan-in enters; the backward pass
-    would ask for :math:`2 / n_{out}` instead.
-
-    Parameters
-    ----------
-    fan_in, fan_out : int
-        Units in the layer below and above, >= 1.
-    rng : None, int or numpy.random.Generator, optional
-        Source of randomness.
-
-    Returns
-    -------
-    (fan_in, fan_out) ndarray of float64
-
-    See Also
-    --------
-    glorot_uniform : the compromise of fan-in and fan-out, for tanh layers.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from labcode.mlp import he_normal
-    >>> w = he_normal(500, 400, rng=0)
-    >>> w.shape, round(float(w.var() * 500 / 2), 2)  # Var(W) = 2 / fan_in
-    ((500, 400), 1.0)
-    """
-    n_in, n_out, generator = _layer_init(fan_in, fan_out, rng)
-    return generator.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
-
-
-def _activate(z: FloatArray, name: str) -> FloatArray:
-    """Apply the activation in place and return `z`."""
-    if name == "tanh":
-        np.tanh(z, out=z)
-    elif name == "relu":
-        np.maximum(z, 0, out=z)
-    else:  # numerically stable logistic: 1 / (1 + exp(-z)) = (1 + tanh(z/2)) / 2
-        z *= 0.5
-        np.tanh(z, out=z)
-        z += 1
-        z *= 0.5
-    return z
-
-
-def _activation_grad(h: FloatArray, name: str, upstream: FloatArray) -> FloatArray:
-    """Multiply `upstream` in place by g'(z), written in terms of h = g(z)."""
-    if name == "tanh":
-        upstream *= 1 - h * h
-    elif name == "relu":
-        upstream *= h > 0
-    else:
-        upstream *= h * (1 - h)
-    return upstream
 
 
 class MLP:
