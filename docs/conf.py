@@ -29,8 +29,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",  # numpydoc-style docstrings
     "sphinx_autodoc_typehints",  # must come after napoleon
-    "sphinx.ext.mathjax",
-    "sphinx-mathjax-offline",  # MathJax 3 copied into _static: no CDN request
+    "labcode_math",  # maths as MathML, converted at build time: no maths script
     "sphinx_copybutton",
     "sphinx_design",
     "labcode_docs",
@@ -98,6 +97,7 @@ myst_enable_extensions = [
     "substitution",
 ]
 myst_dmath_double_inline = True
+myst_update_mathjax = False  # no MathJax: no tex2jax_ignore classes on sections
 myst_heading_anchors = 3
 
 nb_execution_mode = "cache"
@@ -179,14 +179,9 @@ html_theme_options = {
 # The site must work from a local server and offline: no analytics, no CDN.
 html_copy_source = True
 html_show_sourcelink = True
-# MathJax (served from _static by sphinx-mathjax-offline, deferred, only on pages
-# with maths) is loaded in parts (labcode_site points mathjax_path at startup.js):
-# TeX input with autoload, CHTML output, and ui/lazy, which typesets each
-# expression as it scrolls into view; no menu, no assistive-MathML pass. A long
-# page of maths then costs a phone no long blocking task on load.
-# Sphinx 9 reads mathjax4_config, Sphinx 8 mathjax3_config; the bundled MathJax is 3.
-mathjax4_config = {"loader": {"load": ["input/tex", "output/chtml", "ui/lazy"]}}
-mathjax3_config = {"loader": {"load": ["input/tex", "output/chtml", "ui/lazy"]}}
+# Maths is MathML, converted when the site is built (docs/_ext/labcode_math.py):
+# browsers lay it out natively, so no page loads a maths script.
+html_math_renderer = "labcode_mathml"
 # Long signatures put one parameter per line (Sphinx >= 7.1), as API sites do.
 maximum_signature_line_length = 68
 

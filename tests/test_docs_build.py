@@ -280,3 +280,73 @@ def test_find_remote_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         "https://fonts.example.com/css",
         "https://fonts.example.com/f.css",
     ]
+
+
+MATHS = r"""# Maths
+
+Inline $\operatorname{Var}(X) = \mathbb{E}[X^2] - \mathbb{E}[X]^2$ and a prime $h'(y)$.
+
+$$
+\frac{a}{b} + \sum_{i=1}^{n} x_i^2 = \left\| x \right\|_2^2
+$$ (eq-sum)
+
+```{math}
+a &= b \\
+c &= \text{d}
+```
+
+\begin{align}
+x &= \begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix} \\
+y &= 2
+\end{align}
+
+See {eq}`eq-sum`.
+"""
+
+
+def test_maths_is_mathml_and_the_page_loads_no_maths_script(site: Site) -> None:
+    (site.src / "plain0.md").write_text(MATHS)
+    # A cell whose output is maths (text/latex): it becomes MathML too.
+    site.set_page('from IPython.display import Math\nMath(r"\\sum_{i=1}^{n} i")')
+    result = site.build()
+    assert result.returncode == 0, result.stdout + result.stderr
+    html = site.html("plain0")
+    assert html.count("<math") == 5
+    assert html.count('<math display="block">') == 3
+    assert '<span class="eqno">(1)' in html  # Sphinx's number of eq-sum
+    assert 'href="#equation-eq-sum"' in html
+    assert "<mtable" in html  # the aligned rows and the matrix
+    assert "<mi>h</mi><mo" in html  # the prime beside h, not raised twice
+    for whole in (html, site.html("page")):
+        assert "mathjax" not in whole.lower()
+        body = whole.split("<body", 1)[1]  # (the meta description quotes the TeX)
+        assert "\\(" not in body
+        assert "\\[" not in body
+        assert "\\begin" not in body
+    output = re.search(r'<math display="block">(.*?)</math>', site.html("page"))
+    assert output is not None
+    assert "<munderover><mo" in output.group(1)  # the sum of the cell's output
+    assert not (site.out / "_static" / "mathjax").exists()
+
+
+def test_unsupported_maths_fails_the_build_naming_it(site: Site) -> None:
+    (site.src / "plain1.md").write_text(
+        "# Bad maths\n\nFine $x^2$, unknown $\\nosuchcommand{x}$.\n\n"
+        "$$\n\\frac{1}{2} \\alsonotacommand\n$$\n"
+    )
+    broken = site.build()
+    log = broken.stdout + broken.stderr
+    assert broken.returncode != 0
+    assert "2 maths expression(s) math-core cannot convert" in log
+    assert "plain1.md:3" in log
+    assert 'Unknown command "\\nosuchcommand"' in log
+    assert "in: \\nosuchcommand{x}" in log
+    assert 'Unknown command "\\alsonotacommand"' in log
+    # Building again without a fix fails again: no page is left with raw TeX.
+    again = site.build()
+    assert again.returncode != 0
+    assert "\\nosuchcommand" in again.stdout + again.stderr
+    (site.src / "plain1.md").write_text("# Good maths\n\nFine $x^2$.\n")
+    fixed = site.build()
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "<math><msup><mi>x</mi><mn>2</mn></msup></math>" in site.html("plain1")

@@ -350,8 +350,8 @@ def find_remote_loads(outdir: Path) -> list[tuple[str, str]]:
 
     Scans ``*.html`` for script, stylesheet, image, media and frame tags (a
     ``<link>`` counts only when it is loaded: stylesheet, preload, icon, ...), and
-    ``*.css`` for ``url(...)`` and ``@import``. JavaScript files are not scanned;
-    the only remote URLs in them (MathJax's menu) are links, not loads.
+    ``*.css`` for ``url(...)`` and ``@import``. JavaScript files are not scanned
+    (the site's scripts are Sphinx's and the theme's own).
     """
     found: list[tuple[str, str]] = []
     for page in sorted(outdir.rglob("*.html")):
@@ -410,11 +410,10 @@ _OUTPUTS: dict[int, dict[Path, tuple[int, str]]] = {}
 
 
 def _outputs(outdir: Path) -> dict[Path, tuple[int, str]]:
-    """Timestamp and content hash of every output file (MathJax, copied only
-    when it differs, excepted)."""
+    """Timestamp and content hash of every output file."""
     found = {}
     for path in outdir.rglob("*"):
-        if path.is_file() and "mathjax" not in path.parts:
+        if path.is_file():
             data = path.read_bytes()
             found[path] = (path.stat().st_mtime_ns, hashlib.sha1(data).hexdigest())
     return found
@@ -548,10 +547,4 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("build-finished", _check_offline, priority=400)
     app.connect("build-finished", _build_finished, priority=900)
     app.connect("build-finished", _keep_timestamps, priority=950)
-    # sphinx-mathjax-offline only copies MathJax after the build, but does not say
-    # so; undeclared, Sphinx would read (and execute) every page serially.
-    mathjax = app.extensions.get("sphinx-mathjax-offline")
-    if mathjax is not None:
-        mathjax.parallel_read_safe = True
-        mathjax.parallel_write_safe = True
     return {"version": "2.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -109,12 +109,6 @@ def _config_inited(app: Sphinx, config: Config) -> None:
     if not target.exists() or target.read_text() != script:
         target.write_text(script)
     os.environ["IPYTHONDIR"] = str(ipython)
-    # MathJax from its parts instead of the combined tex-chtml.js that
-    # sphinx-mathjax-offline sets: the TeX input (with autoload for rarer
-    # packages), CHTML output and lazy typesetting, without the menu and the
-    # assistive-MathML pass: less script to compile on a phone.
-    if config.mathjax_path == "mathjax/tex-chtml.js":
-        config.mathjax_path = "mathjax/startup.js"
 
 
 # ------------------------------------------------------------------ figures

@@ -60,7 +60,10 @@ class _Head(HTMLParser):
         self.head_scripts: list[dict[str, str | None]] = []
         self.links: list[dict[str, str | None]] = []
         self.metas: list[dict[str, str | None]] = []
-        self.maths = 0
+        self.maths = 0  # elements of class "math"
+        self.mathml = 0  # <math> elements
+        self.tex: list[str] = []  # TeX delimiters in the text of maths elements
+        self._in_math = 0
         self.images: list[dict[str, str | None]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -77,8 +80,22 @@ class _Head(HTMLParser):
             self.metas.append(a)
         elif tag == "img":
             self.images.append(a)
+        if tag == "math":
+            self.mathml += 1
         if "math" in (a.get("class") or "").split():
             self.maths += 1
+        if tag in ("span", "div") and (
+            self._in_math or "math" in (a.get("class") or "").split()
+        ):
+            self._in_math += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._in_math and tag in ("span", "div"):
+            self._in_math -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self._in_math:
+            self.tex += re.findall(r"\\[(\[]|\$\$|\\begin\{", data)
 
 
 def head(path: Path) -> _Head:
@@ -106,20 +123,22 @@ def icon_font_scripts(path: Path) -> list[str]:
     ]
 
 
-def mathjax_problems(path: Path) -> list[str]:
-    """MathJax only where there is maths, and never render-blocking."""
+def maths_problems(path: Path) -> list[str]:
+    """Maths is MathML written into the page: no maths script, no TeX left over.
+
+    Every element of class ``math`` (Sphinx's inline and display maths) holds a
+    ``<math>`` element, and no page loads MathJax, KaTeX or any maths script.
+    """
     h = head(path)
-    mathjax = [s for s in h.scripts if "mathjax" in str(s["src"]).lower()]
-    problems = []
-    if mathjax and not h.maths:
-        problems.append("loads MathJax but has no maths")
-    if h.maths and not mathjax:
-        problems.append(f"{h.maths} maths elements but no MathJax")
-    problems += [
-        f"MathJax {s['src']} is neither deferred nor async"
-        for s in mathjax
-        if "defer" not in s and "async" not in s
+    problems = [
+        f"loads a maths script: {s['src']}"
+        for s in h.scripts
+        if sitecheck.MATHS_SCRIPT.search(str(s["src"]))
     ]
+    if h.mathml < h.maths:
+        problems.append(f"{h.maths} maths elements but {h.mathml} <math> elements")
+    if h.tex:
+        problems.append(f"TeX left in the page: {h.tex[:3]}")
     return problems
 
 

@@ -321,16 +321,37 @@ class PageReport:
     console_errors: list[str] = field(default_factory=list)
     foreign_requests: list[str] = field(default_factory=list)
     broken_images: list[str] = field(default_factory=list)
-    math_elements: int = 0
-    typeset_math: int = 0
+    math_elements: int = 0  # elements of class "math" (Sphinx's maths)
+    mathml: int = 0  # <math> elements
+    unsized_mathml: int = 0  # <math> elements a reader should see, of zero size
+    maths_scripts: list[str] = field(default_factory=list)
 
     def problems(self) -> list[str]:
         out = [f"console error: {e}" for e in self.console_errors]
         out += [f"request to another host: {u}" for u in self.foreign_requests]
         out += [f"image not loaded: {u}" for u in self.broken_images]
-        if self.math_elements and not self.typeset_math:
-            out.append(f"{self.math_elements} maths elements but no MathJax output")
+        out += [f"loads a maths script: {u}" for u in self.maths_scripts]
+        if self.unsized_mathml:
+            out.append(f"{self.unsized_mathml} MathML elements drawn with no size")
+        if self.mathml < self.math_elements:
+            out.append(
+                f"{self.math_elements} maths elements but {self.mathml} MathML elements"
+            )
         return out
+
+
+# The <math> elements, and those a reader should see that are drawn with no
+# size (one in a closed dropdown is not drawn at all: not counted as unsized).
+_MATHML_JS = """() => {
+  const all = [...document.querySelectorAll('math')];
+  const unsized = all.filter(m => {
+    if (!m.checkVisibility()) return false;
+    const r = m.getBoundingClientRect();
+    return r.width === 0 || r.height === 0;
+  });
+  return [all.length, unsized.length];
+}"""
+MATHS_SCRIPT = re.compile(r"mathjax|katex|mathml|tex-(chtml|svg|mml)", re.IGNORECASE)
 
 
 def check_page(context: BrowserContext, url: str, local_prefix: str) -> PageReport:
@@ -352,12 +373,17 @@ def check_page(context: BrowserContext, url: str, local_prefix: str) -> PageRepo
         lambda m: report.console_errors.append(m.text) if m.type == "error" else None,
     )
     page.on("pageerror", lambda e: report.console_errors.append(str(e)))
+    page.on(
+        "request",
+        lambda r: (
+            report.maths_scripts.append(r.url)
+            if r.resource_type == "script" and MATHS_SCRIPT.search(r.url)
+            else None
+        ),
+    )
     page.goto(url, wait_until="load")
     report.math_elements = page.locator(".math").count()
-    if report.math_elements:
-        with contextlib.suppress(Exception):  # missing output is reported below
-            page.wait_for_selector("mjx-container", timeout=15000)
-        report.typeset_math = page.locator("mjx-container").count()
+    report.mathml, report.unsized_mathml = page.evaluate(_MATHML_JS)
     # Lazy images load when scrolled to: load them all now, then check them.
     page.evaluate(
         "() => document.querySelectorAll('img[loading=lazy]')"

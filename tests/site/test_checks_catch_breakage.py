@@ -158,20 +158,59 @@ def test_icon_font_is_reported(tmp_path: Path) -> None:
     assert readers.icon_font_scripts(page) == ["_static/scripts/fontawesome.js"]
 
 
-def test_mathjax_without_maths_or_not_deferred_is_reported(tmp_path: Path) -> None:
-    needless = page_with_head(
-        tmp_path, "a.html", '<script defer src="_static/mathjax/tex-chtml.js"></script>'
-    )
-    blocking = page_with_head(
+def test_maths_script_or_maths_without_mathml_is_reported(tmp_path: Path) -> None:
+    mathml = '<span class="math notranslate"><math><mi>x</mi></math></span>'
+    good = page_with_head(tmp_path, "ok.html", "", mathml)
+    script = page_with_head(
         tmp_path,
-        "b.html",
-        '<script src="_static/mathjax/tex-chtml.js"></script>',
-        '<div class="math">x</div>',
+        "a.html",
+        '<script defer src="_static/mathjax/tex-chtml.js"></script>',
+        mathml,
     )
-    missing = page_with_head(tmp_path, "c.html", "", '<span class="math">x</span>')
-    assert readers.mathjax_problems(needless) == ["loads MathJax but has no maths"]
-    assert "neither deferred nor async" in readers.mathjax_problems(blocking)[0]
-    assert "no MathJax" in readers.mathjax_problems(missing)[0]
+    katex = page_with_head(
+        tmp_path, "k.html", '<script defer src="_static/katex.min.js"></script>'
+    )
+    tex = page_with_head(
+        tmp_path, "b.html", "", '<div class="math notranslate">\\[x^2\\]</div>'
+    )
+    assert readers.maths_problems(good) == []
+    assert readers.maths_problems(script) == [
+        "loads a maths script: _static/mathjax/tex-chtml.js"
+    ]
+    assert readers.maths_problems(katex) == [
+        "loads a maths script: _static/katex.min.js"
+    ]
+    assert readers.maths_problems(tex) == [
+        "1 maths elements but 0 <math> elements",
+        "TeX left in the page: ['\\\\[']",
+    ]
+
+
+def test_maths_not_drawn_or_loading_a_script_is_reported(
+    tmp_path: Path, browser: Browser
+) -> None:
+    write(
+        tmp_path,
+        "index.html",
+        '<span class="math"><math><mi>x</mi></math></span>'
+        '<span class="math"><math style="display: inline-block; width: 0">'
+        "<mi>y</mi></math></span>"
+        '<details><summary>more</summary><span class="math"><math><mi>z</mi>'
+        "</math></span></details>"
+        '<div class="math">\\[x\\]</div><script src="mathjax/tex-chtml.js"></script>',
+    )
+    for site in sitecheck.serve(tmp_path):
+        context = browser.new_context()
+        report = sitecheck.check_page(context, site.url("index.html"), site.base)
+        context.close()
+    assert report.math_elements == 4
+    assert report.mathml == 3
+    assert report.unsized_mathml == 1  # the one in the closed <details> is not drawn
+    assert len(report.maths_scripts) == 1
+    problems = report.problems()
+    assert "1 MathML elements drawn with no size" in problems
+    assert "4 maths elements but 3 MathML elements" in problems
+    assert any(p.startswith("loads a maths script: ") for p in problems)
 
 
 def test_search_index_outside_search_page_or_blocking_is_reported(

@@ -1,7 +1,7 @@
 """The hosted site (issue 19): served under /labcode/ as GitHub Pages serves a
 project, fast on a phone (Lighthouse mobile), light (bytes on the wire, no
-render-blocking script, no icon font, MathJax only where there is maths, the
-search index only on the search page), accessible (axe-core, light and dark),
+render-blocking script, no icon font, maths as MathML with no maths script,
+the search index only on the search page), accessible (axe-core, light and dark),
 findable (canonical URLs, description and Open Graph, sitemap, robots.txt)."""
 
 from __future__ import annotations
@@ -74,18 +74,19 @@ def test_no_icon_font(site_root: Path, pages: list[Path]) -> None:
     assert found == {}
 
 
-def test_mathjax_only_on_pages_with_maths_and_deferred(
+def test_maths_is_mathml_with_no_maths_script(
     site_root: Path, pages: list[Path]
 ) -> None:
     problems = {
         str(p.relative_to(site_root)): m
         for p in pages
-        if (m := readers.mathjax_problems(p))
+        if (m := readers.maths_problems(p))
     }
     with_maths = [p for p in pages if readers.head(p).maths]
     assert len(with_maths) >= 5
     assert len(with_maths) < len(pages)
     assert problems == {}
+    assert not (site_root / "_static" / "mathjax").exists()
 
 
 def test_search_index_only_on_the_search_page_deferred(

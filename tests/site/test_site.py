@@ -30,11 +30,11 @@ def test_every_page_loads_cleanly(
         report = sitecheck.check_page(context, local_site.url(page), local_site.base)
         problems += [f"{page.relative_to(site_root)}: {p}" for p in report.problems()]
         blocked += len(report.foreign_requests)
-        math_pages += bool(report.typeset_math)
+        math_pages += bool(report.mathml)
     context.close()
     summary = {
         "pages": len(pages),
-        "pages with typeset maths": math_pages,
+        "pages with MathML": math_pages,
         "requests blocked": blocked,
         "seconds": round(time.perf_counter() - start, 1),
     }
