@@ -256,6 +256,8 @@ GENERATED_DESCRIPTIONS = {
     "executable lab notes, each linked to its API reference page.",
     "search": "Search the labcode notes: topic pages, runnable examples and the API "
     "reference of every labcode function.",
+    "404": "No page of the labcode notes lives at this address: the home page, the "
+    "search and the API reference lead to every topic.",
 }
 
 
@@ -269,7 +271,13 @@ def _html_page_context(
             context["furo_navigation_tree"]
         )
     metatags = context.get("metatags", "")
-    if 'property="og:title"' not in metatags and pagename != "404":
+    if pagename == "404" and 'name="description"' not in metatags:
+        # Served at any missing address: a description, no canonical or Open Graph.
+        description = html_escape(GENERATED_DESCRIPTIONS["404"])
+        context["metatags"] = (
+            f'{metatags}<meta name="description" content="{description}" />'
+        )
+    elif 'property="og:title"' not in metatags and pagename != "404":
         description = GENERATED_DESCRIPTIONS.get(
             pagename,
             f"{context.get('title', pagename)}: part of labcode, executable lab notes "

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 NODE_MODULES = Path(__file__).resolve().parent / "node_modules"
 PHONE_WIDTHS = (320, 360, 390)
 WIDE = 1280
-BUDGET_BYTES = 400 * 1024  # transferred (gzip) for a page without maths or images
+BUDGET_BYTES = 400 * 1024  # transferred (gzip) for a page without images
 LIGHTHOUSE_MIN = {
     "performance": 0.90,
     "accessibility": 1.0,
@@ -445,45 +445,54 @@ class LighthouseResult:
         ]
 
 
-def lighthouse(url: str, timeout: float = 180) -> LighthouseResult:
-    """Lighthouse (npm, pinned in package-lock.json), mobile, default throttling."""
+@dataclass
+class LighthouseRun:
+    results: list[LighthouseResult]
+    seconds: list[float]  # each page's run, as Lighthouse took it
+
+
+def lighthouse_pages(urls: list[str], timeout_per_page: float = 120) -> LighthouseRun:
+    """Lighthouse (npm, pinned in package-lock.json), mobile, default throttling,
+    on every url in turn with one Chrome (tests/site/lighthouse-pages.mjs)."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         msg = "Debian's chromium is not installed"
         raise FileNotFoundError(msg)
-    cli = node_tool("lighthouse", "cli", "index.js")
+    node_tool("lighthouse", "cli", "index.js")  # installed, or say how to install it
+    script = Path(__file__).resolve().parent / "lighthouse-pages.mjs"
     done = subprocess.run(
-        [
-            "node",
-            str(cli),
-            url,
-            "--output=json",
-            "--output-path=stdout",
-            "--quiet",
-            "--only-categories=performance,accessibility,best-practices,seo",
-            "--chrome-flags=" + " ".join(sitecheck.CHROMIUM_ARGS),
-        ],
+        ["node", str(script), json.dumps(sitecheck.CHROMIUM_ARGS), *urls],
         capture_output=True,
         text=True,
-        timeout=timeout,
+        timeout=30 + timeout_per_page * len(urls),
         env={**os.environ, "CHROME_PATH": chromium},
         check=False,
     )
-    if done.returncode:
-        msg = f"lighthouse failed on {url}: {done.stderr[-2000:]}"
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    if done.returncode or len(lines) != len(urls):
+        msg = (
+            f"lighthouse failed after {len(lines)} of {len(urls)} pages "
+            f"(exit {done.returncode}): {done.stderr[-2000:]}"
+        )
         raise RuntimeError(msg)
-    report = json.loads(done.stdout)
-    scores = {k: v["score"] for k, v in report["categories"].items()}
-    failed = sorted(
-        f"{audit_id} ({audit.get('score')})"
-        for category in report["categories"].values()
-        for ref in category["auditRefs"]
-        if ref.get("weight", 0) > 0
-        for audit_id, audit in [(ref["id"], report["audits"][ref["id"]])]
-        if audit.get("score") is not None and audit["score"] < 1
+    errors = [f"{r['url']}: {r['error']}" for r in lines if r["error"]]
+    if errors:
+        msg = f"lighthouse could not measure: {errors}"
+        raise RuntimeError(msg)
+    return LighthouseRun(
+        [
+            LighthouseResult(
+                r["url"], r["scores"], int(r["transferred"]), list(r["failed"])
+            )
+            for r in lines
+        ],
+        [float(r["seconds"]) for r in lines],
     )
-    transferred = int(report["audits"]["total-byte-weight"]["numericValue"])
-    return LighthouseResult(url, scores, transferred, failed)
+
+
+def lighthouse(url: str) -> LighthouseResult:
+    """Lighthouse on one page (see `lighthouse_pages`)."""
+    return lighthouse_pages([url]).results[0]
 
 
 def opens_full_size(figure: Figure) -> bool:
