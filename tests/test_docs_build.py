@@ -313,6 +313,10 @@ def test_maths_is_mathml_and_the_page_loads_no_maths_script(site: Site) -> None:
     html = site.html("plain0")
     assert html.count("<math") == 5
     assert html.count('<math display="block">') == 3
+    # Each display box may scroll on a phone: it takes keyboard focus.
+    boxes = re.findall(r'<div class="[^"]*\bmath notranslate\b[^"]*"[^>]*>', html)
+    assert len(boxes) == 3
+    assert all('tabindex="0"' in box for box in boxes)
     assert '<span class="eqno">(1)' in html  # Sphinx's number of eq-sum
     assert 'href="#equation-eq-sum"' in html
     assert "<mtable" in html  # the aligned rows and the matrix

@@ -250,8 +250,12 @@ def visit_math(self: HTML5Translator, node: nodes.math) -> None:
 
 
 def visit_math_block(self: HTML5Translator, node: nodes.math_block) -> None:
-    """Display maths: ``<div class="math">``, Sphinx's number and link, the MathML."""
-    self.body.append(self.starttag(node, "div", CLASS="math notranslate"))
+    """Display maths: ``<div class="math">``, Sphinx's number and link, the MathML.
+
+    Display maths wider than the screen scrolls in its box (labcode.css): the
+    box takes keyboard focus so that it can be scrolled without a pointer.
+    """
+    self.body.append(self.starttag(node, "div", CLASS="math notranslate", tabindex="0"))
     if node.get("number"):
         number = get_node_equation_number(self, node)
         self.body.append(f'<span class="eqno">({number})')
