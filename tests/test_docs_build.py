@@ -284,7 +284,7 @@ def test_find_remote_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 MATHS = r"""# Maths
 
-Inline $\operatorname{Var}(X) = \mathbb{E}[X^2] - \mathbb{E}[X]^2$ and a prime $h'(y)$.
+Inline $\operatorname{Var}(X) = \mathbb{E}[X^2] - \mathbb{E}[X]^2$ and $\bigl(h'(y)\bigr)$.
 
 $$
 \frac{a}{b} + \sum_{i=1}^{n} x_i^2 = \left\| x \right\|_2^2
@@ -321,6 +321,8 @@ def test_maths_is_mathml_and_the_page_loads_no_maths_script(site: Site) -> None:
     assert 'href="#equation-eq-sum"' in html
     assert "<mtable" in html  # the aligned rows and the matrix
     assert "<mi>h</mi><mo" in html  # the prime beside h, not raised twice
+    # \bigl( is its glyph at 1.2 times the size, not a stretchy operator
+    assert 'stretchy="false" lspace="0" rspace="0" style="font-size: 120.0%">(' in html
     for whole in (html, site.html("page")):
         assert "mathjax" not in whole.lower()
         body = whole.split("<body", 1)[1]  # (the meta description quotes the TeX)

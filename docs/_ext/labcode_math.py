@@ -67,6 +67,8 @@ _ENVIRONMENT_RE = re.compile(
 _TOKEN_RE = re.compile(r"\\begin\{[^}]*\}|\\end\{[^}]*\}|\\\\|\\[{}]|[{}]")
 _ENTITY_RE = re.compile(r"&(?!(?:lt|gt|amp|quot|apos);)(\w+);")
 PRIMES = frozenset("\u2032\u2033\u2034\u2057")  # prime, double, triple, quadruple
+# Delimiters Chromium spaces out when stretchy (bars are laid out tight).
+SIZED_FENCES = frozenset("()[]{}\u27e8\u27e9\u230a\u230b\u2308\u2309")
 
 
 class MathConversionError(SphinxError):
@@ -123,14 +125,61 @@ def _unraise_primes(element: ET.Element) -> None:
             element[index] = replacement
 
 
+def _sized_delimiter(mo: ET.Element) -> ET.Element | None:
+    """A non-stretchy stand-in for a ``\\big``-family delimiter, or ``None``.
+
+    math-core writes ``\\bigl(`` as ``<mo minsize="1.2em" maxsize="1.2em">(</mo>``:
+    a stretchy operator of fixed size. Chromium lays every stretchy parenthesis
+    out as wide as the widest of the font's variants (Chromium issue 40254692):
+    ``\\bigl( h(y) \\bigr)`` reads ``( h(y) )``. The size is known here, so the
+    delimiter is the plain glyph at that size instead, lowered so that it stays
+    centred on the maths axis (a parenthesis is centred a quarter em up).
+    """
+    size = mo.get("minsize", "")
+    if (
+        mo.tag != "mo"
+        or (mo.text or "") not in SIZED_FENCES
+        or not size.endswith("em")
+        or mo.get("maxsize") != size
+        or mo.get("form") is not None
+        or mo.get("stretchy") not in (None, "true")
+    ):
+        return None
+    scale = float(size[:-2])
+    glyph = ET.Element(
+        "mo",
+        {
+            "stretchy": "false",
+            "lspace": "0",
+            "rspace": "0",
+            "style": f"font-size: {scale * 100:.1f}%",
+        },
+    )
+    glyph.text = mo.text
+    lowered = ET.Element("mpadded", {"voffset": f"{-(scale - 1) * 0.25:.3f}em"})
+    lowered.append(glyph)
+    return lowered
+
+
+def _fixed_size_delimiters(element: ET.Element) -> None:
+    """Replace every ``\\big``-family delimiter below `element` (`_sized_delimiter`)."""
+    for index, child in enumerate(list(element)):
+        replacement = _sized_delimiter(child)
+        if replacement is not None:
+            element[index] = replacement
+        else:
+            _fixed_size_delimiters(child)
+
+
 def _mathml_of(latex: str, *, display: bool) -> str:
     out = _converter().convert_with_local_state(latex, displaystyle=display)
-    if not PRIMES.intersection(out):
+    if not PRIMES.intersection(out) and "maxsize=" not in out:
         return out
     # math-core writes a few named entities (&ApplyFunction;) that XML lacks.
     xml = _ENTITY_RE.sub(lambda m: html5.get(m.group(1) + ";", m.group(0)), out)
     root = ET.fromstring(xml)
     _unraise_primes(root)
+    _fixed_size_delimiters(root)
     return ET.tostring(root, encoding="unicode", short_empty_elements=True)
 
 
