@@ -107,19 +107,20 @@ class Site:
         )
         (self.src / f"{name}.md").write_text(text)
 
-    def build(self) -> subprocess.CompletedProcess[str]:
+    def build(
+        self, *options: str, strict: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         cmd = [
             sys.executable,
             "-m",
             "sphinx",
             "-b",
             "html",
-            "-W",
-            "--keep-going",
-            "-n",
+            *(["-W", "--keep-going", "-n"] if strict else []),
             "-T",  # full tracebacks: a failing cell's error comes from the reader process
             "-j",
             "2",
+            *options,
             "-d",
             str(self.src / "_build" / "doctrees"),
             str(self.src),
@@ -356,3 +357,51 @@ def test_unsupported_maths_fails_the_build_naming_it(site: Site) -> None:
     fixed = site.build()
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert "<math><msup><mi>x</mi><mn>2</mn></msup></math>" in site.html("plain1")
+
+
+def sitemap_pages(site: Site) -> set[str]:
+    text = (site.out / "sitemap.xml").read_text()
+    return {loc.rsplit("/", 1)[-1] for loc in re.findall(r"<loc>([^<]+)</loc>", text)}
+
+
+def test_the_sitemap_lists_every_page_after_an_incremental_build(site: Site) -> None:
+    # sphinx-sitemap lists the pages a build writes (its issue #13); labcode_site
+    # adds the others, so rebuilding one page keeps the whole site in the sitemap.
+    first = site.build()
+    assert first.returncode == 0, first.stdout + first.stderr
+    every = {f"{name}.html" for name in ("index", "page", "other", "execution")}
+    every |= {f"plain{i}.html" for i in range(5)}
+    assert sitemap_pages(site) == every
+    (site.src / "plain3.md").write_text("# plain3\n\nEdited.\n")
+    again = site.build()
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "1 changed" in again.stdout
+    assert sitemap_pages(site) == every
+
+
+def test_one_page_builds_alone(site: Site) -> None:
+    # What `nox -s docs -- --page section/lonely` asks of Sphinx (no -W there):
+    # only the index and the page are read, so the page's own toctree parent is
+    # not, and the theme gives the page no navigation tree (this used to crash
+    # labcode_site).
+    (site.src / "section").mkdir()
+    (site.src / "section" / "index.md").write_text(
+        "# Section\n\n```{toctree}\nlonely\n```\n"
+    )
+    (site.src / "section" / "lonely.md").write_text("# Lonely\n\nA page.\n")
+    index = site.src / "index.md"
+    index.write_text(
+        index.read_text().replace("execution\n", "execution\nsection/index\n")
+    )
+    result = site.build(
+        "-D",
+        "include_patterns=index.md,section/lonely.md",
+        "-D",
+        "nitpicky=0",
+        "-D",
+        "suppress_warnings=toc.not_readable,ref.doc",
+        strict=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Lonely" in (site.out / "section" / "lonely.html").read_text()
+    assert not (site.out / "plain1.html").exists()

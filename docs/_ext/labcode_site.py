@@ -14,7 +14,10 @@
    citations are list items, and code blocks that may scroll take keyboard focus.
 3. **Description and Open Graph tags** for the generated pages (index of names,
    module index, search) that sphinxext-opengraph leaves out.
-4. **robots.txt** naming the sitemap (sphinx-sitemap writes ``sitemap.xml``).
+4. **robots.txt** naming the sitemap, and a **complete sitemap** after an
+   incremental build: sphinx-sitemap writes ``sitemap.xml`` from the pages the
+   build wrote (its issue #13), so a build that rewrote three pages would
+   publish a sitemap of three; the pages it did not rewrite are added first.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import base64
 import os
 import posixpath
+import queue
 import re
 import struct
 import zlib
@@ -34,6 +38,7 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.util import logging
+from sphinx_sitemap import is_excluded
 
 logger = logging.getLogger(__name__)
 
@@ -266,7 +271,7 @@ def _html_page_context(
 ) -> None:
     if "body" in context:
         context["body"] = accessible_body(context["body"])
-    if "furo_navigation_tree" in context:
+    if context.get("furo_navigation_tree"):  # None on a page outside every toctree
         context["furo_navigation_tree"] = accessible_navigation(
             context["furo_navigation_tree"]
         )
@@ -306,12 +311,42 @@ def _build_finished(app: Sphinx, exception: Exception | None) -> None:
     )
 
 
+def _complete_sitemap(app: Sphinx, exception: Exception | None) -> None:
+    """Add the pages this build did not write to sphinx-sitemap's list.
+
+    Runs before sphinx-sitemap's own ``build-finished`` handler. A build that
+    wrote nothing (a no-op) leaves the list empty, and sphinx-sitemap then keeps
+    the previous ``sitemap.xml`` untouched.
+    """
+    links = getattr(app, "sitemap_links", None)
+    if exception is not None or links is None or app.builder.name != "html":
+        return
+    found = []
+    while True:
+        try:
+            found.append(links.get_nowait())
+        except queue.Empty:
+            break
+    if found:
+        written = {link for link, _ in found}
+        suffix = app.config.html_file_suffix or ".html"
+        for docname in sorted(app.env.found_docs):
+            link = docname + suffix
+            if link not in written and not is_excluded(
+                link, app.config.sitemap_excludes
+            ):
+                found.append((link, None))
+    for item in found:
+        links.put(item)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", _config_inited)
     app.connect(
         "doctree-read", _doctree_read, priority=400
     )  # before images are collected
     app.connect("build-finished", _build_finished)
+    app.connect("build-finished", _complete_sitemap, priority=400)  # before sitemap
     app.connect("html-page-context", _html_page_context, priority=900)  # after furo
     app.add_node(
         figure_picture,
