@@ -10,7 +10,9 @@ from those (``t0 = perf_counter(); dt = perf_counter() - t0; assert dt < 1``).
 from __future__ import annotations
 
 import ast
+import importlib.util
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,23 +26,23 @@ TIMING_WORD = re.compile(
     r"wall|ms|us|ns|speedups?)(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
-CODE_CELL = re.compile(
-    r"^```\{code-cell\}[^\n]*\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL
-)
 
 
-def page_code(path: Path) -> str:
-    """The Python code of a page: its code cells, or the whole script."""
-    text = path.read_text(encoding="utf-8")
-    cells = CODE_CELL.findall(text) if path.suffix == ".md" else [text]
-    lines = []
-    for cell in cells:
-        for line in cell.splitlines():
-            stripped = line.lstrip()
-            # Cell options (":tags: [...]") and IPython magics are not Python.
-            lines.append("" if stripped.startswith((":", "%", "!")) else line)
-        lines.append("")
-    return "\n".join(lines)
+def _load_page_code() -> Callable[[Path], str]:
+    """The docs build's own reading of a page's code (docs/_ext/page_inputs.py)."""
+    spec = importlib.util.spec_from_file_location(
+        "page_inputs_for_timing", REPO / "docs" / "_ext" / "page_inputs.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    page_code: Callable[[Path], str] = module.page_code
+    return page_code
+
+
+# The code cells of a page (or a whole script), options and magics blanked.
+page_code = _load_page_code()
 
 
 def _names(target: ast.AST) -> set[str]:

@@ -31,7 +31,7 @@ SAMPLE_BYTES = 1 << 18
 
 
 def filter_matrix(w: FloatArray, b: FloatArray | None = None) -> FloatArray:
-    """``(F, HH*WW*C [+ 1])``: columns ordered like the columns' rows.
+    """``(F, HH*WW*C [+ 1])``: columns in the order of the column matrices' rows.
 
     With `b`, the bias is the last column (it meets the columns' row of ones).
     """
@@ -94,7 +94,7 @@ class Columns:
     With stride 1 and an output as wide as the input (``W' = W``: "same"
     padding), output row ``r`` of offset ``(i, j)`` reads input row
     ``r + i - pad`` shifted by ``j - pad``, so each offset is one contiguous run
-    of the flattened image: a plain copy (which also releases the GIL), after
+    of the flattened image: a plain copy, after
     which the ``|j - pad|`` columns that wrapped around a row end are zeroed.
     Otherwise each offset copies the rectangle of output positions whose
     window lies on the image.
